@@ -1,0 +1,99 @@
+"""Who is asking: the signed-in user of a page, or the bearer of an API token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.auth import csrf, service
+from hub.auth.csrf import SESSION_COOKIE
+from hub.dependencies import SAFE_METHODS, SessionDep
+from hub.errors import Forbidden, NotAuthenticated
+from hub.i18n import _
+from hub.models import Role, User
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token made on the account page")
+
+
+async def optional_page_user(request: Request, session: SessionDep) -> User | None:
+    raw = request.cookies.get(SESSION_COOKIE, "")
+    user = await service.session_user(session, raw) if raw else None
+    request.state.user = user
+    return user
+
+
+OptionalUserDep = Annotated[User | None, Depends(optional_page_user)]
+
+
+async def page_user(user: OptionalUserDep) -> User:
+    if user is None:
+        raise NotAuthenticated(_("Sign in to continue."))
+    return user
+
+
+PageUserDep = Annotated[User, Depends(page_user)]
+
+
+def page_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    async def check(user: PageUserDep) -> User:
+        if user.role not in roles:
+            raise Forbidden(_("You do not have access to this page."))
+        return user
+
+    return check
+
+
+AdminPageDep = Annotated[User, Depends(page_role(Role.admin))]
+StaffPageDep = Annotated[User, Depends(page_role(Role.admin, Role.officer))]
+
+
+async def api_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
+    """A bearer token, or the page session (then unsafe methods need the CSRF header)."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if request.headers.get("authorization"):
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise NotAuthenticated(
+                _("Use an API token: Authorization: Bearer <token>."), headers=challenge
+            )
+        user = await service.token_user(
+            session,
+            credentials.credentials.strip(),
+            record_use=request.method not in SAFE_METHODS,
+        )
+        if user is None:
+            raise NotAuthenticated(
+                _("The API token is unknown, expired or revoked."), headers=challenge
+            )
+    else:
+        raw = request.cookies.get(SESSION_COOKIE, "")
+        found = await service.session_user(session, raw) if raw else None
+        if found is None:
+            raise NotAuthenticated(_("Sign in or send an API token."), headers=challenge)
+        if request.method not in SAFE_METHODS:
+            csrf.verify(request, request.headers.get(csrf.CSRF_HEADER))
+        user = found
+    request.state.user = user
+    return user
+
+
+ApiUserDep = Annotated[User, Depends(api_user)]
+
+
+def api_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    async def check(user: ApiUserDep) -> User:
+        if user.role not in roles:
+            raise Forbidden(_("Your role may not do this."))
+        return user
+
+    return check
+
+
+ApiAdminDep = Annotated[User, Depends(api_role(Role.admin))]
+ApiStaffDep = Annotated[User, Depends(api_role(Role.admin, Role.officer))]

@@ -1,0 +1,261 @@
+"""Sign-in, sign-out, first setup, invitations, the language picker and the token page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from hub import i18n
+from hub.auth import service
+from hub.auth.csrf import SESSION_COOKIE, require_csrf
+from hub.auth.dependencies import OptionalUserDep, PageUserDep
+from hub.auth.ratelimit import LoginLimiter
+from hub.db import rollback
+from hub.dependencies import RedisDep, SessionDep, SettingsDep
+from hub.errors import HubError, TooManyRequests
+from hub.forms import field_errors, safe_next, see_other
+from hub.i18n import _
+from hub.models import TokenPurpose, User
+from hub.templating import render
+
+router = APIRouter(include_in_schema=False)
+Csrf = Depends(require_csrf)
+FormStr = Annotated[str, Form()]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in(request: Request, response: Response, raw_session: str, hours: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw_session,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.state.hub.settings.secure_cookies,
+        path="/",
+    )
+
+
+@router.get("/login", name="login_form")
+async def login_form(request: Request, user: OptionalUserDep, next: str = "/") -> Response:
+    if user is not None:
+        return see_other(safe_next(next))
+    return render(request, "auth/login.html", {"next": safe_next(next), "email": "", "errors": {}})
+
+
+@router.post("/login", name="login", dependencies=[Csrf])
+async def login(
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    limiter = LoginLimiter(redis, settings)
+    client = _client(request)
+    context = {"next": safe_next(next), "email": email}
+    try:
+        await limiter.check(email=email, client=client)
+    except TooManyRequests as exc:
+        return render(
+            request,
+            "auth/login.html",
+            {**context, "errors": {"__all__": exc.detail}},
+            status_code=429,
+        )
+    user = await service.authenticate(session, email=email, password=password)
+    if user is None:
+        await limiter.record_failure(email=email, client=client)
+        # One message for an unknown address and a wrong password.
+        errors = {"__all__": _("The e-mail address or the password is wrong.")}
+        return render(request, "auth/login.html", {**context, "errors": errors}, status_code=400)
+    await limiter.reset(email=email)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await service.end_session(session, old)
+    raw = await service.start_session(session, user=user, hours=settings.session_hours)
+    response = see_other(safe_next(next))
+    _sign_in(request, response, raw, settings.session_hours)
+    return response
+
+
+@router.post("/logout", name="logout", dependencies=[Csrf])
+async def logout(request: Request, session: SessionDep) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        await service.end_session(session, raw)
+    response = see_other("/login?done=signed-out")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language", name="set_language", dependencies=[Csrf])
+async def set_language(request: Request, language: FormStr = "", next: FormStr = "/") -> Response:
+    response = see_other(safe_next(next))
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.state.hub.settings.secure_cookies,
+            path="/",
+        )
+    return response
+
+
+# --- first admin -----------------------------------------------------------------------------
+
+
+@router.get("/setup/{token}", name="setup_form")
+async def setup_form(request: Request, token: str, session: SessionDep) -> Response:
+    found = await service.peek_link_token(session, purpose=TokenPurpose.setup, raw=token)
+    if found is None:
+        return render(request, "auth/link_expired.html", status_code=404)
+    return render(request, "auth/setup.html", {"token": token, "form": {}, "errors": {}})
+
+
+@router.post("/setup/{token}", name="setup", dependencies=[Csrf])
+async def setup(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: FormStr = "",
+    email: FormStr = "",
+    password: FormStr = "",
+    password_again: FormStr = "",
+) -> Response:
+    form = {"name": name, "email": email}
+    if password != password_again:
+        errors = {"password_again": _("The two passwords are not the same.")}
+        return render(
+            request,
+            "auth/setup.html",
+            {"token": token, "form": form, "errors": errors},
+            status_code=400,
+        )
+    try:
+        user = await service.create_first_admin(
+            session, raw_token=token, email=email, name=name, password=password
+        )
+    except HubError as exc:
+        await rollback(session)
+        if exc.status == 404:
+            return render(request, "auth/link_expired.html", status_code=404)
+        return render(
+            request,
+            "auth/setup.html",
+            {"token": token, "form": form, "errors": field_errors(exc)},
+            status_code=400,
+        )
+    return await _signed_in_redirect(
+        request, session, settings.session_hours, user, "/?done=welcome"
+    )
+
+
+async def _signed_in_redirect(
+    request: Request, session: SessionDep, hours: int, user: User, target: str
+) -> Response:
+    raw = await service.start_session(session, user=user, hours=hours)
+    response = see_other(target)
+    _sign_in(request, response, raw, hours)
+    return response
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+@router.get("/invitation/{token}", name="invitation_form")
+async def invitation_form(request: Request, token: str, session: SessionDep) -> Response:
+    found = await service.peek_link_token(session, purpose=TokenPurpose.invitation, raw=token)
+    invited = await session.get(User, found.user_id) if found and found.user_id else None
+    if invited is None:
+        return render(request, "auth/link_expired.html", status_code=404)
+    return render(
+        request, "auth/invitation.html", {"token": token, "invited": invited, "errors": {}}
+    )
+
+
+@router.post("/invitation/{token}", name="accept_invitation", dependencies=[Csrf])
+async def accept_invitation(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    password: FormStr = "",
+    password_again: FormStr = "",
+) -> Response:
+    found = await service.peek_link_token(session, purpose=TokenPurpose.invitation, raw=token)
+    invited = await session.get(User, found.user_id) if found and found.user_id else None
+    if invited is None:
+        return render(request, "auth/link_expired.html", status_code=404)
+    context = {"token": token, "invited": invited}
+    if password != password_again:
+        errors = {"password_again": _("The two passwords are not the same.")}
+        return render(
+            request, "auth/invitation.html", {**context, "errors": errors}, status_code=400
+        )
+    try:
+        user = await service.accept_invitation(session, raw_token=token, password=password)
+    except HubError as exc:
+        await rollback(session)
+        return render(
+            request,
+            "auth/invitation.html",
+            {**context, "errors": field_errors(exc)},
+            status_code=400,
+        )
+    return await _signed_in_redirect(
+        request, session, settings.session_hours, user, "/?done=welcome"
+    )
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+@router.get("/account/tokens", name="tokens_page")
+async def tokens_page(request: Request, user: PageUserDep, session: SessionDep) -> Response:
+    tokens = await service.list_api_tokens(session, user=user)
+    return render(
+        request, "auth/tokens.html", {"tokens": tokens, "new_token": None, "errors": {}, "name": ""}
+    )
+
+
+@router.post("/account/tokens", name="create_token_page", dependencies=[Csrf])
+async def create_token_page(
+    request: Request, user: PageUserDep, session: SessionDep, name: FormStr = ""
+) -> Response:
+    try:
+        _token, raw = await service.create_api_token(session, user=user, name=name)
+    except HubError as exc:
+        await rollback(session)
+        tokens = await service.list_api_tokens(session, user=user)
+        return render(
+            request,
+            "auth/tokens.html",
+            {"tokens": tokens, "new_token": None, "errors": field_errors(exc), "name": name},
+            status_code=400,
+        )
+    tokens = await service.list_api_tokens(session, user=user)
+    # Shown on this response only; a reload shows the list without it.
+    return render(
+        request,
+        "auth/tokens.html",
+        {"tokens": tokens, "new_token": raw, "errors": {}, "name": ""},
+        status_code=201,
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke", name="revoke_token_page", dependencies=[Csrf])
+async def revoke_token_page(token_id: int, user: PageUserDep, session: SessionDep) -> Response:
+    await service.revoke_api_token(session, user=user, token_id=token_id)
+    return see_other("/account/tokens?done=token-revoked")

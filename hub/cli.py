@@ -1,0 +1,260 @@
+"""The `hub` command: serve, worker, migrate, create-user, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from hub.config import InsecureSettings, Settings, load_settings
+
+app = typer.Typer(
+    help="Partner Hub: publish campaign materials to partner organisations and measure reach.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except InsecureSettings as exc:
+        typer.echo(f"hub: refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _migrate(settings: Settings) -> None:
+    from hub.migrate import upgrade
+
+    upgrade(settings.resolved_database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    _logging(settings)
+    _migrate(settings)
+    typer.echo("hub: database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run a job worker in this process (default: only with the embedded Redis).",
+        ),
+    ] = None,
+) -> None:
+    """Migrate, then run the web app (and, with the embedded Redis, a worker)."""
+    from hub.embedded_redis import EmbeddedRedis
+
+    settings = _settings()
+    _logging(settings)
+    if host or port:
+        settings = _with_listen_address(settings, host or settings.host, port or settings.port)
+    _migrate(settings)
+    # uvicorn re-raises SIGTERM after a graceful shutdown; make that an exit that still runs
+    # our cleanup (stopping the embedded Redis) instead of the default instant death.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    embedded = EmbeddedRedis(settings.var_dir) if settings.embedded_redis else None
+    if embedded is not None:
+        settings.redis_url = embedded.start()
+        typer.echo("hub: started the embedded Redis (data under var/redis)")
+    try:
+        asyncio.run(
+            _serve(
+                settings,
+                host=host or settings.host,
+                port=port or settings.port,
+                with_worker=worker if worker is not None else embedded is not None,
+            )
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _with_listen_address(settings: Settings, host: str, port: int) -> Settings:
+    """A --host/--port given on the command line also moves the default base URL."""
+    update: dict[str, object] = {"host": host, "port": port}
+    if "base_url" not in settings.model_fields_set:
+        update["base_url"] = f"http://{host}:{port}"
+    return settings.model_copy(update=update)
+
+
+async def _print_setup_link(settings: Settings) -> None:
+    from hub.auth import service
+    from hub.db import Database, unit_of_work
+
+    db = Database.from_url(settings.resolved_database_url)
+    try:
+        async with unit_of_work(db, None) as session:
+            link = await service.create_setup_link(
+                session, base_url=settings.base_url, ttl=timedelta(hours=settings.setup_link_hours)
+            )
+    finally:
+        await db.dispose()
+    if link:
+        typer.echo(
+            "\n  No users yet. Open this one-time link to create the first administrator\n"
+            f"  (valid {settings.setup_link_hours} hours):\n\n  {link}\n",
+        )
+
+
+async def _serve(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    from hub.main import create_app
+    from workers import build_worker
+
+    await _print_setup_link(settings)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    job_worker = build_worker(settings, handle_signals=False) if with_worker else None
+    worker_task = asyncio.create_task(job_worker.async_run()) if job_worker else None
+    typer.echo(f"hub: serving on http://{host}:{port}" + (" with a worker" if job_worker else ""))
+    try:
+        await server.serve()
+    finally:
+        if job_worker is not None and worker_task is not None:
+            worker_task.cancel()
+            await asyncio.gather(worker_task, return_exceptions=True)
+            await job_worker.close()
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
+) -> None:
+    """Run a job worker (the same as `arq workers.WorkerSettings`)."""
+    from workers import build_worker
+    from workers.settings import redis_url_for
+
+    settings = _settings()
+    _logging(settings)
+    try:
+        settings.redis_url = redis_url_for(settings)
+    except RuntimeError as exc:
+        typer.echo(f"hub: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    job_worker = build_worker(settings, burst=burst)
+    job_worker.run()
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="The user's e-mail address (their sign-in name).")],
+    role: Annotated[str, typer.Option(help="admin, officer or partner.")] = "admin",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    organisation_id: Annotated[
+        int | None, typer.Option(help="The organisation of a partner user.")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for when not given; at least 10 characters.",
+        ),
+    ] = "",
+) -> None:
+    """Create a user with a password (e.g. the first admin)."""
+    from hub.auth import service
+    from hub.db import Database, unit_of_work
+    from hub.errors import HubError
+    from hub.models import Role
+
+    settings = _settings()
+    _migrate(settings)
+    if role not in {r.value for r in Role}:
+        typer.echo("hub: --role must be admin, officer or partner", err=True)
+        raise typer.Exit(2)
+
+    async def run() -> int:
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            async with unit_of_work(db, None) as session:
+                user = await service.create_user(
+                    session,
+                    email=email,
+                    role=Role(role),
+                    name=name,
+                    password=password,
+                    organisation_id=organisation_id,
+                )
+                return user.id or 0
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except HubError as exc:
+        problems = "; ".join(e.message for e in exc.errors) or exc.detail
+        typer.echo(f"hub: {problems}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"hub: created {role} {email} (id {user_id})")
+
+
+@app.command()
+def demo() -> None:
+    """Seed a small demo municipality: areas, partners of each kind, users, a draft campaign."""
+    from hub.db import Database, unit_of_work
+    from hub.demo import seed
+
+    settings = _settings()
+    _migrate(settings)
+
+    async def run() -> list[tuple[str, str, str]]:
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            async with unit_of_work(db, None) as session:
+                return await seed(session)
+        finally:
+            await db.dispose()
+
+    created = asyncio.run(run())
+    if not created:
+        typer.echo("hub: the demo data is there already")
+        return
+    typer.echo("hub: demo municipality seeded. Sign in as:")
+    for role, email, password in created:
+        typer.echo(f"  {role:8} {email:32} {password}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

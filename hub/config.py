@@ -1,0 +1,119 @@
+"""Settings, read from the environment (prefix ``HUB_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never protect a real deployment: the empty string and the placeholders
+# that appear in `.env.example`, the README and the compose file.
+KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettings(RuntimeError):
+    """The configuration is unsafe outside development; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "hub:"
+    media_root: Path = Path("media")
+    max_upload_mb: int = Field(default=1024, ge=1)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Partner Hub <noreply@localhost>"
+    smtp_timeout_seconds: float = 20.0
+
+    default_language: Literal["da", "en"] = "da"
+    session_hours: int = Field(default=12, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    setup_link_hours: int = Field(default=24, ge=1)
+    invitation_days: int = Field(default=7, ge=1)
+    worker_heartbeat_seconds: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'hub.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.redis_prefix}queue"
+
+    def check_secret(self) -> None:
+        """Refuse a default or empty secret outside development; make one up in development."""
+        weak = self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH
+        if not weak:
+            return
+        if self.env != "development":
+            raise InsecureSettings(
+                "HUB_SECRET_KEY is empty, a known placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters. Set HUB_SECRET_KEY to a long random value, "
+                "for example the output of: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'"
+            )
+        if self.secret_key:
+            return  # a developer's own short key is their business
+        # Development without a key: keep one under var/ so sessions survive a restart.
+        key_file = self.var_dir / "secret_key"
+        if key_file.exists():
+            self.secret_key = key_file.read_text().strip()
+        else:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            self.secret_key = secrets.token_urlsafe(48)
+            key_file.write_text(self.secret_key)
+            key_file.chmod(0o600)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings and apply the secret rule; the one way the hub gets its configuration."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.check_secret()
+    return settings

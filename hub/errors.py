@@ -1,0 +1,89 @@
+"""The hub's error tree. Services raise these; `hub.main` renders them once, as
+``application/problem+json`` under ``/api`` and as pages elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class HubError(Exception):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class InvalidInput(HubError):
+    status = 422
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class BadRequest(HubError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class NotAuthenticated(HubError):
+    status = 401
+    slug = "not-authenticated"
+    title = "Sign-in required"
+
+
+class Forbidden(HubError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class CsrfFailed(Forbidden):
+    slug = "csrf-failed"
+    title = "The form has expired"
+
+
+class NotFound(HubError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(HubError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class TooManyRequests(HubError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(HubError):
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,247 @@
+"""The application factory: routers, middleware, error rendering and lifespan resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import redis.exceptions
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub import __version__, i18n
+from hub.auth import api as auth_api
+from hub.auth import pages as auth_pages
+from hub.config import Settings, load_settings
+from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
+from hub.i18n import _
+from hub.state import HubState
+from hub.system import api as system_api
+from hub.system import pages as system_pages
+from hub.templating import STATIC_DIR, render
+from hub.users import api as users_api
+from hub.users import pages as users_pages
+
+log = logging.getLogger("hub")
+
+PROBLEM_JSON = "application/problem+json"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# The interactive API docs load Swagger UI's own assets; they get a looser policy.
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope["path"].startswith(DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if not docs:
+                    extra.append((b"content-security-policy", CSP.encode()))
+                if self.hsts:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                headers.extend(h for h in extra if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/readyz"}
+
+
+def problem(
+    request: Request,
+    status: int,
+    *,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def error_page(
+    request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    response = render(
+        request,
+        "system/error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+async def handle_hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    if _wants_json(request):
+        return problem(
+            request,
+            exc.status,
+            slug=exc.slug,
+            title=exc.title,
+            detail=exc.detail,
+            errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+            headers=exc.headers,
+        )
+    if isinstance(exc, NotAuthenticated):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    return error_page(request, exc.status, _(exc.title), exc.detail, exc.headers)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())),
+            "message": str(err.get("msg", "invalid")),
+        }
+        for err in exc.errors()
+    ]
+    if _wants_json(request):
+        return problem(
+            request,
+            422,
+            slug="invalid-input",
+            title="Invalid input",
+            detail=_("The request has invalid fields; see errors."),
+            errors=errors,
+        )
+    return error_page(
+        request, 400, _("Bad request"), _("The address or the form has invalid values.")
+    )
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    slug = title.lower().replace(" ", "-")
+    detail = str(exc.detail) if exc.detail and exc.detail != title else title
+    headers = dict(exc.headers or {})
+    if status == 404:
+        detail = _("The page or resource does not exist.")
+    if _wants_json(request):
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return problem(request, status, slug=slug, title=title, detail=detail, headers=headers)
+    return error_page(request, status, _(title), detail, headers)
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("hub.dependency_unavailable", exc_info=exc)
+    return await handle_hub_error(
+        request,
+        ServiceUnavailable(
+            _("A service the hub needs is unavailable. Try again shortly."),
+            headers={"Retry-After": "10"},
+        ),
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("hub.unhandled_error", exc_info=exc)
+    if _wants_json(request):
+        return problem(
+            request,
+            500,
+            slug="internal-error",
+            title="Internal error",
+            detail=_("Something went wrong on our side. It has been logged."),
+        )
+    return error_page(
+        request,
+        500,
+        _("Something went wrong"),
+        _("Something went wrong on our side. It has been logged."),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the hub. With no settings, read them from the environment (uvicorn --factory)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, HubState]]:
+        state = await HubState.open(settings)
+        try:
+            yield {"hub": state}
+        finally:
+            await state.close()
+
+    app = FastAPI(
+        title="Partner Hub",
+        version=__version__,
+        description="Publish campaign materials to partner organisations and measure reach.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
+
+    app.add_exception_handler(HubError, handle_hub_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    for unavailable in (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        ConnectionRefusedError,
+    ):
+        app.add_exception_handler(unavailable, handle_unavailable)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        system_api.router,
+        auth_api.router,
+        users_api.router,
+        system_pages.router,
+        auth_pages.router,
+        users_pages.router,
+    ):
+        app.include_router(router)
+    return app

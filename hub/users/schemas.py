@@ -1,0 +1,36 @@
+"""API shapes for managing users."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from hub.auth.schemas import UserRead
+from hub.models import Role
+
+
+class UserInvite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str = Field(default="", max_length=200)
+    role: Role
+    organisation_id: int | None = Field(default=None, ge=1)
+    language: Literal["da", "en"] = "da"
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    role: Role | None = None
+    language: Literal["da", "en"] | None = None
+    is_active: bool | None = None
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    total: int
+    limit: int
+    offset: int

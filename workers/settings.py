@@ -1,0 +1,80 @@
+"""The one worker configuration, shared by `arq workers.WorkerSettings`, `hub worker` and the
+worker that `hub serve` runs in-process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from arq import func
+from arq.worker import Worker
+
+from hub import jobs
+from hub.config import Settings, load_settings
+from hub.state import HubState
+from workers import auth, system
+
+log = logging.getLogger("hub.worker")
+
+FUNCTIONS = [
+    func(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
+    func(system.noop, name="system.noop"),
+]
+
+
+def redis_url_for(settings: Settings) -> str:
+    """The configured Redis, else the one a running `hub serve` embedded (see var/redis.url)."""
+    if settings.redis_url:
+        return settings.redis_url
+    url_file = Path(settings.var_dir) / "redis.url"
+    if url_file.exists():
+        return url_file.read_text().strip()
+    raise RuntimeError(
+        "No Redis to work from: set HUB_REDIS_URL, or start `hub serve` first, which runs an "
+        "embedded Redis and writes its address to var/redis.url."
+    )
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["hub"] = await HubState.open(settings)
+        log.info("worker.started", extra={"queue": settings.queue_name})
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        state: HubState | None = ctx.get("hub")
+        if state is not None:
+            await state.close()
+
+    return {
+        "functions": FUNCTIONS,
+        "queue_name": settings.queue_name,
+        "redis_settings": jobs.redis_settings(settings.redis_url),
+        "job_serializer": jobs.serialize,
+        "job_deserializer": jobs.deserialize,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "health_check_interval": settings.worker_heartbeat_seconds,
+        "keep_result": 3600,
+        "job_timeout": 600,
+        "max_jobs": 20,
+    }
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    """An arq Worker for this hub (in-process with `hub serve`, burst in tests)."""
+    options = worker_options(settings)
+    options.update(overrides)
+    functions = options.pop("functions")
+    return Worker(functions, **options)
+
+
+def make_worker_settings_class() -> type:
+    """The class `arq workers.WorkerSettings` reads; built on first access, not at import."""
+    settings = load_settings()
+    settings.redis_url = redis_url_for(settings)
+    options = worker_options(settings)
+    attributes: dict[str, Any] = {"__doc__": "Read by `arq workers.WorkerSettings`."}
+    for name, value in options.items():
+        attributes[name] = staticmethod(value) if callable(value) else value
+    return type("WorkerSettings", (), attributes)
