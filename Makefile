@@ -58,8 +58,10 @@ bench: install-dev services
 
 ## make messages: extract UI strings and merge them into the Danish catalog
 messages: install-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k lazy -o hub/locale/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i hub/locale/messages.pot -d hub/locale -l da --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k lazy -o hub/locale/messages.pot --no-location --sort-output \
+		--project "Partner Hub" --version "$$($(PY) -c 'import hub; print(hub.__version__)')" .
+	$(BIN)/pybabel update -i hub/locale/messages.pot -d hub/locale -l da --no-fuzzy-matching \
+		--init-missing --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

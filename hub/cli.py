@@ -76,10 +76,11 @@ def serve(
     # our cleanup (stopping the embedded Redis) instead of the default instant death.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     embedded = EmbeddedRedis(settings.var_dir) if settings.embedded_redis else None
-    if embedded is not None:
-        settings.redis_url = embedded.start()
-        typer.echo("hub: started the embedded Redis (data under var/redis)")
     try:
+        # Inside the try: a SIGTERM or a failed start while Redis comes up must still stop it.
+        if embedded is not None:
+            settings.redis_url = embedded.start()
+            typer.echo("hub: started the embedded Redis (data under var/redis)")
         asyncio.run(
             _serve(
                 settings,

@@ -130,6 +130,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()  # else an unclosed-file ResourceWarning on collection
         self.url_file.unlink(missing_ok=True)
         self.process = None
         log.info("redis.embedded_stopped")

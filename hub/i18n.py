@@ -101,6 +101,20 @@ def language_name(code: str) -> str:
         return code
 
 
+def language_of_scope(scope: Scope, default: str) -> str:
+    cookie = None
+    accept = None
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for pair in value.decode("latin-1").split(";"):
+                key, _sep, val = pair.strip().partition("=")
+                if key == LANGUAGE_COOKIE:
+                    cookie = val
+        elif name == b"accept-language":
+            accept = value.decode("latin-1")
+    return negotiate(cookie, accept, default)
+
+
 class LanguageMiddleware:
     """Set the UI language for each HTTP request (pure ASGI, so the context var reaches the
     endpoint and everything it renders)."""
@@ -113,17 +127,7 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookie = None
-        accept = None
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                for pair in value.decode("latin-1").split(";"):
-                    key, _sep, val = pair.strip().partition("=")
-                    if key == LANGUAGE_COOKIE:
-                        cookie = val
-            elif name == b"accept-language":
-                accept = value.decode("latin-1")
-        language = negotiate(cookie, accept, self.default)
+        language = language_of_scope(scope, self.default)
         token = _current.set(language)
         try:
             await self.app(scope, receive, send)

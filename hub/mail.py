@@ -49,9 +49,9 @@ def render_email(
     message["From"] = sender
     message["To"] = to
     message["Message-ID"] = message_id or make_msgid(domain="partner-hub")
-    message["Content-Language"] = language
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = language  # after set_content(), which drops Content-* headers
     return message
 
 
@@ -90,6 +90,12 @@ class Mailer:
                 start_tls=s.smtp_security == "starttls",
                 timeout=s.smtp_timeout_seconds,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if codes and all(500 <= code < 600 for code in codes):
+                raise PermanentMailError(detail) from exc
+            raise TemporaryMailError(detail) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentMailError(f"{exc.code} {exc.message}") from exc

@@ -73,6 +73,23 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class RequestStateMiddleware:
+    """Give every request its own copy of the lifespan state.
+
+    Handlers keep per-request values on ``request.state`` (the signed-in user, a new CSRF
+    cookie). Not every ASGI server copies the lifespan state per request; without a copy those
+    values would leak from one request into the next.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope["state"] = dict(scope.get("state") or {})
+        await self.app(scope, receive, send)
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/readyz"}
 
@@ -182,6 +199,13 @@ async def handle_unavailable(request: Request, exc: Exception) -> Response:
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("hub.unhandled_error", exc_info=exc)
+    # This handler runs outside the language middleware: choose the language again.
+    language = i18n.language_of_scope(request.scope, request.state.hub.settings.default_language)
+    with i18n.use_language(language):
+        return _unexpected_response(request)
+
+
+def _unexpected_response(request: Request) -> Response:
     if _wants_json(request):
         return problem(
             request,
@@ -220,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
+    app.add_middleware(RequestStateMiddleware)  # outermost: before anything writes state
 
     app.add_exception_handler(HubError, handle_hub_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

@@ -102,7 +102,17 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: object
+    ) -> str:
+        if address.startswith("reject"):  # a mailbox that does not exist: permanent failure
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_DATA(
+        self, server: object, session: object, envelope: object
+    ) -> str:
         content = envelope.content  # type: ignore[attr-defined]
         with self.lock:
             self.messages.append(message_from_bytes(content))
@@ -170,12 +180,14 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def _clean_slate(
+    request: pytest.FixtureRequest, db: Database, redis_url: str
+) -> AsyncIterator[None]:
     """Empty tables and this run's Redis keys after every test that touched them."""
     yield
     if "settings" not in request.fixturenames:
         return
-    database: Database = request.getfixturevalue("db")
+    database = db
     async with database.engine.begin() as connection:
         if database.is_sqlite:
             for table in reversed(SQLModel.metadata.sorted_tables):
@@ -185,7 +197,7 @@ async def _clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             await connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
+    client = aioredis.Redis.from_url(redis_url)
     try:
         prefix = f"hubtest:{RUN_ID}:"
         for pattern in (f"{prefix}*", f"arq:*{prefix}*"):

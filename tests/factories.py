@@ -53,7 +53,7 @@ def csrf_from(html: str) -> str:
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/login") -> str:
-    page = await client.get(path)
+    page = await client.get(path, follow_redirects=True)
     return csrf_from(page.text)
 
 

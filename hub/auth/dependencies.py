@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,13 +16,36 @@ from hub.errors import Forbidden, NotAuthenticated
 from hub.i18n import _
 from hub.models import Role, User
 
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What layouts show of the signed-in user. A plain copy, not the ORM object: an error
+    page renders after the session rolled back, when the ORM object can no longer load."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    organisation_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        return cls(
+            id=user.id or 0,
+            email=user.email,
+            name=user.name,
+            role=Role(user.role),
+            organisation_id=user.organisation_id,
+        )
+
+
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token made on the account page")
 
 
 async def optional_page_user(request: Request, session: SessionDep) -> User | None:
     raw = request.cookies.get(SESSION_COOKIE, "")
     user = await service.session_user(session, raw) if raw else None
-    request.state.user = user
+    request.state.user = SignedIn.of(user) if user else None
     return user
 
 
@@ -79,7 +103,7 @@ async def api_user(
         if request.method not in SAFE_METHODS:
             csrf.verify(request, request.headers.get(csrf.CSRF_HEADER))
         user = found
-    request.state.user = user
+    request.state.user = SignedIn.of(user)
     return user
 
 
