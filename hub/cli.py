@@ -102,7 +102,9 @@ def _with_listen_address(settings: Settings, host: str, port: int) -> Settings:
     """A --host/--port given on the command line also moves the default base URL."""
     update: dict[str, object] = {"host": host, "port": port}
     if "base_url" not in settings.model_fields_set:
-        update["base_url"] = f"http://{host}:{port}"
+        # A wildcard address is where we listen, not where anyone reaches us.
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+        update["base_url"] = f"http://{shown}:{port}"
     return settings.model_copy(update=update)
 
 

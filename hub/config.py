@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies whose X-Forwarded-For/-Proto headers are trusted (comma-separated, or "*").
+    forwarded_allow_ips: str = "127.0.0.1"
     secret_key: str = ""
 
     var_dir: Path = Path("var")
@@ -99,7 +101,7 @@ class Settings(BaseSettings):
                 "for example the output of: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'"
             )
-        if self.secret_key:
+        if self.secret_key not in KNOWN_DEFAULT_SECRETS:
             return  # a developer's own short key is their business
         # Development without a key: keep one under var/ so sessions survive a restart.
         key_file = self.var_dir / "secret_key"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.i18n import lazy
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -15,7 +17,7 @@ class FieldError:
 class HubError(Exception):
     status = 500
     slug = "internal-error"
-    title = "Internal error"
+    title = lazy("Internal error")
 
     def __init__(
         self,
@@ -33,57 +35,57 @@ class HubError(Exception):
 class InvalidInput(HubError):
     status = 422
     slug = "invalid-input"
-    title = "Invalid input"
+    title = lazy("Invalid input")
 
 
 class BadRequest(HubError):
     status = 400
     slug = "bad-request"
-    title = "Bad request"
+    title = lazy("Bad request")
 
 
 class NotAuthenticated(HubError):
     status = 401
     slug = "not-authenticated"
-    title = "Sign-in required"
+    title = lazy("Sign-in required")
 
 
 class Forbidden(HubError):
     status = 403
     slug = "forbidden"
-    title = "Forbidden"
+    title = lazy("Forbidden")
 
 
 class CsrfFailed(Forbidden):
     slug = "csrf-failed"
-    title = "The form has expired"
+    title = lazy("The form has expired")
 
 
 class NotFound(HubError):
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = lazy("Not found")
 
 
 class Conflict(HubError):
     status = 409
     slug = "conflict"
-    title = "Conflict"
+    title = lazy("Conflict")
 
 
 class PayloadTooLarge(HubError):
     status = 413
     slug = "payload-too-large"
-    title = "Payload too large"
+    title = lazy("Payload too large")
 
 
 class TooManyRequests(HubError):
     status = 429
     slug = "too-many-requests"
-    title = "Too many requests"
+    title = lazy("Too many requests")
 
 
 class ServiceUnavailable(HubError):
     status = 503
     slug = "service-unavailable"
-    title = "Service unavailable"
+    title = lazy("Service unavailable")

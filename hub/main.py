@@ -23,7 +23,7 @@ from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.config import Settings, load_settings
 from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
-from hub.i18n import _
+from hub.i18n import _, lazy
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
@@ -88,6 +88,19 @@ class RequestStateMiddleware:
         if scope["type"] in ("http", "websocket"):
             scope["state"] = dict(scope.get("state") or {})
         await self.app(scope, receive, send)
+
+
+# Titles of the HTTP errors Starlette raises itself (unknown route, wrong method...), marked
+# for translation; others fall back to the standard phrase.
+HTTP_TITLES = {
+    400: lazy("Bad request"),
+    401: lazy("Sign-in required"),
+    403: lazy("Forbidden"),
+    404: lazy("Not found"),
+    405: lazy("Method not allowed"),
+    413: lazy("Payload too large"),
+    429: lazy("Too many requests"),
+}
 
 
 def _wants_json(request: Request) -> bool:
@@ -173,8 +186,9 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    slug = title.lower().replace(" ", "-")
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    title = HTTP_TITLES.get(status, phrase)
+    slug = phrase.lower().replace(" ", "-")
     detail = str(exc.detail) if exc.detail and exc.detail != title else title
     headers = dict(exc.headers or {})
     if status == 404:

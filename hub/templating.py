@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from hub import i18n
+from hub.auth.security import MIN_PASSWORD_LENGTH
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -42,6 +43,7 @@ def _build_environment() -> Environment:
     )
     env.globals["current_language"] = i18n.current_language
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
     env.filters["datetime"] = _format_time
     return env
 

@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -48,11 +49,24 @@ def _run_sync(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Several web processes may start at once and each migrates: on PostgreSQL they take turns.
+MIGRATION_LOCK_ID = 7_348_201_455
+
+
 async def run_migrations_online() -> None:
     engine = create_engine(_url())
     async with engine.connect() as connection:
-        await connection.run_sync(_run_sync)
-        await connection.commit()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            await connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
+            await connection.commit()
+        try:
+            await connection.run_sync(_run_sync)
+            await connection.commit()
+        finally:
+            if postgres:
+                await connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))
+                await connection.commit()
     await engine.dispose()
 
 

@@ -110,9 +110,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: object, session: object, envelope: object
-    ) -> str:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         content = envelope.content  # type: ignore[attr-defined]
         with self.lock:
             self.messages.append(message_from_bytes(content))

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from hub.config import Settings
 from hub.errors import TooManyRequests
-from hub.i18n import _
+from hub.i18n import ngettext
 
 
 class LoginLimiter:
@@ -35,8 +35,12 @@ class LoginLimiter:
         ):
             minutes = max(1, self.settings.login_window_seconds // 60)
             raise TooManyRequests(
-                _("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.")
-                % {"minutes": minutes},
+                ngettext(
+                    "Too many failed sign-in attempts. Wait %(num)d minute and try again.",
+                    "Too many failed sign-in attempts. Wait %(num)d minutes and try again.",
+                    minutes,
+                )
+                % {"num": minutes},
                 headers={"Retry-After": str(self.settings.login_window_seconds)},
             )
 

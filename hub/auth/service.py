@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import jobs
 from hub.auth import security
 from hub.errors import Conflict, FieldError, InvalidInput, NotFound
-from hub.i18n import _
+from hub.i18n import _, ngettext
 from hub.models import (
     ApiToken,
     OneTimeToken,
@@ -50,7 +50,12 @@ def password_problems(
         problems.append(
             FieldError(
                 field,
-                _("Use at least %(n)d characters.") % {"n": security.MIN_PASSWORD_LENGTH},
+                ngettext(
+                    "Use at least %(num)d character.",
+                    "Use at least %(num)d characters.",
+                    security.MIN_PASSWORD_LENGTH,
+                )
+                % {"num": security.MIN_PASSWORD_LENGTH},
             )
         )
     elif len(password) > security.MAX_PASSWORD_LENGTH:

@@ -148,7 +148,7 @@ async def test_unknown_api_route_is_problem_json(client: httpx.AsyncClient) -> N
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["title"] == "Not Found"
+    assert response.json()["title"] == "Not found"
 
 
 async def test_session_cookie_works_for_reads_but_writes_need_the_csrf_header(
