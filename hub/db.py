@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,6 +99,18 @@ async def unit_of_work(
 
 
 async def rollback(session: AsyncSession) -> None:
-    """Undo the work so far and forget the jobs it asked for (e.g. before re-showing a form)."""
+    """Undo the work so far and forget the jobs it asked for (e.g. before re-showing a form).
+
+    The objects loaded before (the signed-in user, the thing being edited) are reloaded, so a
+    page can still show them: a rollback expires them, and an expired attribute cannot load
+    lazily inside a template.
+    """
+    loaded = list(session.identity_map.values())
     await session.rollback()
     jobs.discard(session)
+    for obj in loaded:
+        if obj in session:
+            try:
+                await session.refresh(obj)
+            except InvalidRequestError:  # its row was created in the undone work
+                session.expunge(obj)

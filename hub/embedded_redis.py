@@ -95,8 +95,11 @@ class EmbeddedRedis:
             start_new_session=True,
         )
         self._wait_until_ready(timeout)
-        self.url_file.write_text(self.url)
-        os.chmod(self.url_file, 0o600)
+        # It holds the password: created owner-only, never readable by others even briefly.
+        self.url_file.unlink(missing_ok=True)
+        descriptor = os.open(self.url_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as url_file:
+            url_file.write(self.url)
         log.info("redis.embedded_started", extra={"pid": self.process.pid})
         return self.url
 
