@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -253,6 +254,41 @@ def demo() -> None:
     typer.echo("hub: demo municipality seeded. Sign in as:")
     for role, email, password in created:
         typer.echo(f"  {role:8} {email:32} {password}")
+
+
+import_app = typer.Typer(
+    help="Import partners or areas from a CSV file: a dry run unless --commit is given.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+ImportFile = Annotated[
+    Path,
+    typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV file."),
+]
+CommitOption = Annotated[
+    bool, typer.Option("--commit", help="Import (all or nothing) instead of a dry run.")
+]
+
+
+@import_app.command("partners")
+def import_partners(file: ImportFile, commit: CommitOption = False) -> None:
+    """Organisations with their contacts (one row per contact; see tests/data/README.md)."""
+    from hub.imports.command import run_import
+
+    settings = _settings()
+    _migrate(settings)
+    raise typer.Exit(run_import(settings, "partners", file, commit=commit))
+
+
+@import_app.command("areas")
+def import_areas(file: ImportFile, commit: CommitOption = False) -> None:
+    """Areas with their vaccination uptake (one row per uptake figure)."""
+    from hub.imports.command import run_import
+
+    settings = _settings()
+    _migrate(settings)
+    raise typer.Exit(run_import(settings, "areas", file, commit=commit))
 
 
 def main() -> None:

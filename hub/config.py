@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     setup_link_hours: int = Field(default=24, ge=1)
     invitation_days: int = Field(default=7, ge=1)
+    # Sign-in links work once and briefly; more than 15 minutes is not allowed.
+    magic_link_minutes: int = Field(default=15, ge=1, le=15)
+    magic_link_max_per_window: int = Field(default=5, ge=1)
+    # The data-processing agreement partners accept; a new version is asked for again.
+    dpa_version: str = "2026-1"
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
     log_level: str = "INFO"
 

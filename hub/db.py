@@ -49,6 +49,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's lower() only knows ASCII; searches for "Ældre" or "Øst" need Unicode.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
@@ -56,6 +58,10 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:

@@ -19,11 +19,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__, i18n
+from hub.areas import api as areas_api
+from hub.audiences import api as audiences_api
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.config import Settings, load_settings
 from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
 from hub.i18n import _, lazy
+from hub.partners import api as partners_api
+from hub.partners import pages as partners_pages
+from hub.partners import portal as partners_portal
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
@@ -278,9 +283,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         system_api.router,
         auth_api.router,
         users_api.router,
+        partners_api.router,
+        areas_api.router,
+        audiences_api.router,
         system_pages.router,
         auth_pages.router,
         users_pages.router,
+        partners_pages.router,
+        partners_portal.router,
     ):
         app.include_router(router)
     return app

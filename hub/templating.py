@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from hub import i18n
 from hub.auth.security import MIN_PASSWORD_LENGTH
+from hub.languages import display_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -44,6 +45,7 @@ def _build_environment() -> Environment:
     env.globals["current_language"] = i18n.current_language
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
+    env.globals["language_name"] = lambda code: display_name(code, i18n.current_language())
     env.filters["datetime"] = _format_time
     return env
 

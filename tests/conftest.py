@@ -181,10 +181,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 async def _clean_slate(
     request: pytest.FixtureRequest, db: Database, redis_url: str
 ) -> AsyncIterator[None]:
-    """Empty tables and this run's Redis keys after every test that touched them."""
+    """Empty tables and this run's Redis keys after every test."""
     yield
-    if "settings" not in request.fixturenames:
-        return
     database = db
     async with database.engine.begin() as connection:
         if database.is_sqlite:

@@ -72,3 +72,82 @@ async def api_token(client: httpx.AsyncClient, db: Database, user: User) -> str:
 
 def bearer(raw: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw}"}
+
+
+async def make_area(
+    db: Database,
+    *,
+    code: str,
+    name: str = "",
+    kind: str = "district",
+    parent_id: int | None = None,
+    population: int | None = None,
+    uptake: list[tuple[str, float]] | None = None,
+) -> int:
+    """An area (and its all-ages uptake series of (ISO date, percent)); returns its id."""
+    from datetime import date
+
+    from hub.areas import service as areas
+    from hub.models import AreaKind
+
+    async with unit_of_work(db, None) as session:
+        area = await areas.create_area(
+            session,
+            code=code,
+            name=name or code,
+            kind=AreaKind(kind),
+            parent_id=parent_id,
+            population=population,
+        )
+        for day, share in uptake or []:
+            await areas.record_uptake(
+                session, area, measured_on=date.fromisoformat(day), share_percent=share
+            )
+        return area.id  # type: ignore[return-value]
+
+
+async def make_partner(
+    db: Database,
+    *,
+    name: str = "",
+    kind: OrganisationKind = OrganisationKind.association,
+    languages: list[str] | None = None,
+    area_ids: list[int] | None = None,
+    status: str = "active",
+    channels: list[tuple[str, int | None]] | None = None,
+) -> Organisation:
+    from hub.models import Channel, OrganisationStatus
+    from hub.partners import service as partners
+
+    async with unit_of_work(db, None) as session:
+        return await partners.create_organisation(
+            session,
+            name=name or f"Partner {secrets.token_hex(3)}",
+            kind=kind,
+            status=OrganisationStatus(status),
+            languages=languages or [],
+            area_ids=area_ids or [],
+            channels=[(Channel(c), n) for c, n in channels or []],
+        )
+
+
+async def make_contact(
+    db: Database,
+    organisation: Organisation,
+    *,
+    coordinator: bool = False,
+    email: str | None = None,
+    password: str | None = PASSWORD,
+) -> User:
+    from hub.models import OrgRole
+
+    async with unit_of_work(db, None) as session:
+        return await auth.create_user(
+            session,
+            email=email or f"contact-{secrets.token_hex(4)}@example.org",
+            role=Role.partner,
+            organisation_id=organisation.id,
+            password=password,
+            org_role=OrgRole.coordinator if coordinator else OrgRole.member,
+            language="en",
+        )

@@ -57,3 +57,35 @@ async def send_invitation(ctx: dict[str, Any], user_id: int) -> str:
         log.error("auth.invitation_refused", extra={"user_id": user_id, "error": str(exc)})
         return f"refused: {exc}"
     return "sent"
+
+
+async def send_magic_link(ctx: dict[str, Any], user_id: int) -> str:
+    """E-mail a sign-in link that works once, for at most 15 minutes."""
+    state: HubState = ctx["hub"]
+    ttl = timedelta(minutes=state.settings.magic_link_minutes)
+    async with unit_of_work(state.db, state.queue) as session:
+        prepared = await service.prepare_magic_link(session, user_id=user_id, ttl=ttl)
+        if prepared is None:
+            return "skipped: user gone or disabled"
+        user, raw = prepared
+        message = state.mailer.render(
+            "magic_link",
+            to=user.email,
+            language=user.language,
+            context={
+                "name": user.name or user.email,
+                "link": f"{state.settings.base_url}/login/link/{raw}",
+                "minutes": state.settings.magic_link_minutes,
+            },
+        )
+    try:
+        await state.mailer.send(message)
+    except TemporaryMailError as exc:
+        # A sign-in link is wanted now; one quick retry, then the user asks again.
+        if ctx.get("job_try", 1) >= 2:
+            return f"failed: {exc}"
+        raise Retry(defer=timedelta(seconds=20)) from exc
+    except PermanentMailError as exc:
+        log.error("auth.magic_link_refused", extra={"user_id": user_id, "error": str(exc)})
+        return f"refused: {exc}"
+    return "sent"

@@ -19,6 +19,7 @@ log = logging.getLogger("hub.worker")
 
 FUNCTIONS = [
     func(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
+    func(auth.send_magic_link, name="auth.send_magic_link", max_tries=2),
     func(system.noop, name="system.noop"),
 ]
 

@@ -14,7 +14,7 @@ from hub.auth.csrf import SESSION_COOKIE
 from hub.dependencies import SAFE_METHODS, SessionDep
 from hub.errors import Forbidden, NotAuthenticated
 from hub.i18n import _
-from hub.models import Role, User
+from hub.models import OrgRole, Role, User
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class SignedIn:
     name: str
     role: Role
     organisation_id: int | None
+    org_role: OrgRole | None = None
 
     @classmethod
     def of(cls, user: User) -> SignedIn:
@@ -36,6 +37,7 @@ class SignedIn:
             name=user.name,
             role=Role(user.role),
             organisation_id=user.organisation_id,
+            org_role=OrgRole(user.org_role) if user.org_role else None,
         )
 
 

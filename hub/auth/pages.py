@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,13 +12,14 @@ from hub import i18n
 from hub.auth import service
 from hub.auth.csrf import SESSION_COOKIE, require_csrf
 from hub.auth.dependencies import OptionalUserDep, PageUserDep
-from hub.auth.ratelimit import LoginLimiter
+from hub.auth.ratelimit import LoginLimiter, allow_link_request
 from hub.db import rollback
 from hub.dependencies import RedisDep, SessionDep, SettingsDep
 from hub.errors import HubError, TooManyRequests
 from hub.forms import field_errors, safe_next, see_other
 from hub.i18n import _
-from hub.models import TokenPurpose, User
+from hub.models import Organisation, Role, TokenPurpose, User
+from hub.partners import service as partners
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -112,6 +114,63 @@ async def set_language(request: Request, language: FormStr = "", next: FormStr =
     return response
 
 
+# --- sign-in by e-mailed link ----------------------------------------------------------------
+
+
+@router.post("/login/link", name="request_magic_link", dependencies=[Csrf])
+async def request_magic_link(
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    email: FormStr = "",
+) -> Response:
+    email = email.strip()
+    if not email:
+        errors = {"__all__": _("Enter your e-mail address to get a sign-in link.")}
+        return render(
+            request,
+            "auth/login.html",
+            {"next": "/", "email": "", "errors": errors},
+            status_code=400,
+        )
+    if await allow_link_request(redis, settings, email=email):
+        bucket = str(int(time.time() // 60))  # repeated clicks in a minute: one e-mail
+        await service.request_magic_link(session, email=email, bucket=bucket)
+    # The same answer whether or not the address is known (or throttled).
+    return render(
+        request,
+        "auth/magic_link_sent.html",
+        {"email": email, "minutes": settings.magic_link_minutes},
+    )
+
+
+@router.get("/login/link/{token}", name="magic_link_form")
+async def magic_link_form(request: Request, token: str, session: SessionDep) -> Response:
+    # A GET never signs in: mail scanners that open links must not use them up.
+    found = await service.peek_link_token(session, purpose=TokenPurpose.magic_link, raw=token)
+    if found is None:
+        return render(request, "auth/link_expired.html", status_code=404)
+    response = render(request, "auth/magic_link_confirm.html", {"token": token})
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/login/link/{token}", name="magic_link_sign_in", dependencies=[Csrf])
+async def magic_link_sign_in(
+    request: Request, token: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    try:
+        user = await service.sign_in_with_link(session, raw_token=token)
+    except HubError:
+        await rollback(session)
+        return render(request, "auth/link_expired.html", status_code=404)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await service.end_session(session, old)
+    return await _signed_in_redirect(request, session, settings.session_hours, user, "/")
+
+
 # --- first admin -----------------------------------------------------------------------------
 
 
@@ -180,8 +239,11 @@ async def invitation_form(request: Request, token: str, session: SessionDep) -> 
     invited = await session.get(User, found.user_id) if found and found.user_id else None
     if invited is None:
         return render(request, "auth/link_expired.html", status_code=404)
+    dpa_version = request.state.hub.settings.dpa_version
     return render(
-        request, "auth/invitation.html", {"token": token, "invited": invited, "errors": {}}
+        request,
+        "auth/invitation.html",
+        {"token": token, "invited": invited, "errors": {}, "dpa_version": dpa_version},
     )
 
 
@@ -193,12 +255,19 @@ async def accept_invitation(
     settings: SettingsDep,
     password: FormStr = "",
     password_again: FormStr = "",
+    accept_dpa: FormStr = "",
 ) -> Response:
     found = await service.peek_link_token(session, purpose=TokenPurpose.invitation, raw=token)
     invited = await session.get(User, found.user_id) if found and found.user_id else None
     if invited is None:
         return render(request, "auth/link_expired.html", status_code=404)
-    context = {"token": token, "invited": invited}
+    context = {"token": token, "invited": invited, "dpa_version": settings.dpa_version}
+    needs_dpa = invited.role is Role.partner
+    if needs_dpa and accept_dpa != "yes":
+        errors = {"accept_dpa": _("Accept the data-processing agreement to continue.")}
+        return render(
+            request, "auth/invitation.html", {**context, "errors": errors}, status_code=400
+        )
     if password != password_again:
         errors = {"password_again": _("The two passwords are not the same.")}
         return render(
@@ -214,6 +283,10 @@ async def accept_invitation(
             {**context, "errors": field_errors(exc)},
             status_code=400,
         )
+    if needs_dpa and user.organisation_id is not None:
+        organisation = await session.get(Organisation, user.organisation_id)
+        if organisation is not None:
+            await partners.accept_dpa(session, organisation, version=settings.dpa_version)
     return await _signed_in_redirect(
         request, session, settings.session_hours, user, "/?done=welcome"
     )

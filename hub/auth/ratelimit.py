@@ -54,3 +54,14 @@ class LoginLimiter:
 
     async def reset(self, *, email: str) -> None:
         await self.redis.delete(self._key("account", email.strip().lower()))
+
+
+async def allow_link_request(redis: Redis, settings: Settings, *, email: str) -> bool:
+    """At most a few sign-in links per address and window; beyond that, silently none."""
+    digest = hashlib.sha256(f"{settings.secret_key}|link|{email.strip().lower()}".encode())
+    key = f"{settings.redis_prefix}login:link:{digest.hexdigest()[:32]}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, settings.login_window_seconds, nx=True)
+        count, _expiry = await pipe.execute()
+    return int(count) <= settings.magic_link_max_per_window

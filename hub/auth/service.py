@@ -15,8 +15,10 @@ from hub.errors import Conflict, FieldError, InvalidInput, NotFound
 from hub.i18n import _, ngettext
 from hub.models import (
     ApiToken,
+    NotifyBy,
     OneTimeToken,
     Organisation,
+    OrgRole,
     Role,
     TokenPurpose,
     User,
@@ -94,6 +96,9 @@ async def create_user(
     password: str | None = None,
     organisation_id: int | None = None,
     language: str = "da",
+    phone: str | None = None,
+    notify_by: NotifyBy = NotifyBy.email,
+    org_role: OrgRole | None = None,
 ) -> User:
     """Create a user; partners must belong to an organisation, staff must not."""
     email = check_email(email)
@@ -120,6 +125,13 @@ async def create_user(
             _("A user with this e-mail address already exists."),
             errors=[FieldError("email", _("A user with this e-mail address already exists."))],
         )
+    if role is Role.partner:
+        org_role = org_role or OrgRole.member
+    elif org_role is not None:
+        raise InvalidInput(
+            _("Only partner users have a role in an organisation."),
+            errors=[FieldError("org_role", _("Leave empty for staff users."))],
+        )
     user = User(
         email=email,
         name=name.strip(),
@@ -127,6 +139,9 @@ async def create_user(
         organisation_id=organisation_id,
         password_hash=security.hash_password(password) if password else None,
         language=language,
+        phone=(phone or "").strip() or None,
+        notify_by=NotifyBy(notify_by),
+        org_role=org_role,
     )
     session.add(user)
     await session.flush()
@@ -163,6 +178,12 @@ async def disable_user(session: AsyncSession, *, user: User) -> None:
 
 
 async def enable_user(session: AsyncSession, *, user: User) -> None:
+    if user.erased_at is not None:
+        raise Conflict(_("This account has been erased and cannot be enabled."))
+    if user.organisation_id is not None:
+        organisation = await session.get(Organisation, user.organisation_id)
+        if organisation is not None and organisation.status == "offboarded":
+            raise Conflict(_("The user's organisation is offboarded. Set it active again first."))
     user.is_active = True
     user.disabled_at = None
     session.add(user)
@@ -181,6 +202,13 @@ async def revoke_user_access(session: AsyncSession, *, user_id: int) -> None:
         .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+    await session.flush()
+
+
+async def forget_user_secrets(session: AsyncSession, *, user_id: int) -> None:
+    """Delete the user's sessions, tokens and links outright (erasure)."""
+    for table in (UserSession, ApiToken, OneTimeToken):
+        await session.exec(sa.delete(table).where(col(table.user_id) == user_id))  # type: ignore[attr-defined]
     await session.flush()
 
 
@@ -217,6 +245,15 @@ async def session_user(session: AsyncSession, raw: str) -> User | None:
     result = await session.exec(query)
     user: User | None = result.first()
     return user
+
+
+async def list_sessions(session: AsyncSession, *, user: User) -> list[UserSession]:
+    result = await session.exec(
+        select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .order_by(col(UserSession.id).desc())
+    )
+    return list(result.all())
 
 
 async def end_session(session: AsyncSession, raw: str) -> None:
@@ -403,6 +440,9 @@ async def invite_user(
     name: str = "",
     organisation_id: int | None = None,
     language: str = "da",
+    phone: str | None = None,
+    notify_by: NotifyBy = NotifyBy.email,
+    org_role: OrgRole | None = None,
 ) -> User:
     """Create a user without a password and e-mail them a link to choose one (after commit)."""
     user = await create_user(
@@ -412,6 +452,9 @@ async def invite_user(
         name=name,
         organisation_id=organisation_id,
         language=language,
+        phone=phone,
+        notify_by=notify_by,
+        org_role=org_role,
     )
     jobs.defer(session, "auth.send_invitation", user.id)  # type: ignore[arg-type]
     return user
@@ -438,4 +481,42 @@ async def accept_invitation(session: AsyncSession, *, raw_token: str, password: 
     check_password(password, email=user.email)
     await use_link_token(session, purpose=TokenPurpose.invitation, raw=raw_token)
     await set_password(session, user=user, password=password)
+    return user
+
+
+# --- magic links -----------------------------------------------------------------------------
+
+
+async def request_magic_link(session: AsyncSession, *, email: str, bucket: str) -> bool:
+    """Ask for a sign-in link to be e-mailed (after commit) if the address is an active user.
+
+    Returns whether one was asked for; callers answer the same either way. ``bucket`` (e.g. the
+    current minute) folds repeated clicks into one e-mail.
+    """
+    user = await user_by_email(session, email)
+    if user is None or not user.is_active:
+        return False
+    jobs.defer(session, "auth.send_magic_link", user.id, key=bucket)  # type: ignore[arg-type]
+    return True
+
+
+async def prepare_magic_link(
+    session: AsyncSession, *, user_id: int, ttl: timedelta
+) -> tuple[User, str] | None:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    raw = await issue_link_token(session, purpose=TokenPurpose.magic_link, ttl=ttl, user_id=user_id)
+    return user, raw
+
+
+async def sign_in_with_link(session: AsyncSession, *, raw_token: str) -> User:
+    """Use a magic link once; the user must still be active."""
+    token = await use_link_token(session, purpose=TokenPurpose.magic_link, raw=raw_token)
+    user = await session.get(User, token.user_id) if token.user_id else None
+    if user is None or not user.is_active:
+        raise NotFound(_("This link has expired or has already been used."))
+    user.last_login_at = utcnow()
+    session.add(user)
+    await session.flush()
     return user

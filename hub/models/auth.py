@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from hub.models.base import UTCDateTime, created_at_field, enum_field, time_field
@@ -16,10 +17,25 @@ class Role(StrEnum):
     partner = "partner"
 
 
+class NotifyBy(StrEnum):
+    email = "email"
+    sms = "sms"
+    both = "both"
+    none = "none"
+
+
+class OrgRole(StrEnum):
+    """A partner user's role in their own organisation."""
+
+    coordinator = "coordinator"
+    member = "member"
+
+
 class TokenPurpose(StrEnum):
     setup = "setup"  # the first admin, printed by `hub serve` on an empty hub
     invitation = "invitation"  # a new user sets a password
     password_reset = "password_reset"  # noqa: S105 - a purpose name
+    magic_link = "magic_link"  # sign-in by e-mail, confirmed by a POST
 
 
 class User(SQLModel, table=True):
@@ -30,7 +46,22 @@ class User(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     password_hash: str | None = Field(default=None, max_length=255)
     language: str = Field(default="da", max_length=8)
+    # Partner contacts: how to reach them and what they may do in their organisation.
+    phone: str | None = Field(default=None, max_length=40)
+    notify_by: NotifyBy = enum_field(NotifyBy, default=NotifyBy.email)
+    org_role: OrgRole | None = Field(
+        default=None,
+        sa_type=sa.Enum(
+            OrgRole,
+            native_enum=False,
+            create_constraint=False,
+            length=20,
+            values_callable=lambda cls: [m.value for m in cls],
+        ),
+        nullable=True,
+    )
     is_active: bool = Field(default=True)
+    erased_at: datetime | None = time_field()
     created_at: datetime = created_at_field()
     last_login_at: datetime | None = time_field()
     disabled_at: datetime | None = time_field()

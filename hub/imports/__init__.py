@@ -1,0 +1,1 @@
+"""CSV imports (partners with contacts, areas with uptake) and CSV exports of the registry."""

@@ -1,0 +1,146 @@
+"""The partner's own pages: its profile, channels and members (coordinators manage)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from hub.areas import service as areas
+from hub.auth.csrf import require_csrf
+from hub.auth.dependencies import PageUserDep
+from hub.db import rollback
+from hub.dependencies import SessionDep
+from hub.errors import Forbidden, HubError, NotFound
+from hub.forms import field_errors, see_other
+from hub.i18n import _
+from hub.models import Organisation, OrgRole, User
+from hub.partners import forms, service
+from hub.partners.pages import invite_from_form
+from hub.templating import render
+
+router = APIRouter(include_in_schema=False)
+Csrf = [Depends(require_csrf)]
+
+
+async def own_organisation(principal: PageUserDep, session: SessionDep) -> Organisation:
+    if principal.organisation_id is None:
+        raise NotFound(_("This page is for partner organisations' contact persons."))
+    organisation = await service.get_visible_organisation(
+        session, principal=principal, organisation_id=principal.organisation_id
+    )
+    if organisation is None:
+        raise NotFound(_("No such organisation."))
+    return organisation
+
+
+OwnOrganisationDep = Annotated[Organisation, Depends(own_organisation)]
+
+
+def _require_coordinator(principal: User) -> None:
+    if principal.org_role is not OrgRole.coordinator:
+        raise Forbidden(_("Only your organisation's coordinator can do this."))
+
+
+async def _profile(
+    request: Request,
+    session: SessionDep,
+    principal: User,
+    organisation: Organisation,
+    *,
+    contact_form: dict[str, str] | None = None,
+    contact_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    area_names = {a.id: a.name for a in await areas.all_areas(session)}
+    return render(
+        request,
+        "portal/organisation.html",
+        {
+            "view": await service.load_view(session, organisation),
+            "area_names": area_names,
+            "contacts": await service.list_contacts(session, organisation),
+            "can_manage": service.can_manage_contacts(principal, organisation),
+            "allow_coordinator": False,
+            "invite_action": request.url_for("invite_member_page"),
+            "contact_form": contact_form or {},
+            "contact_errors": contact_errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/organisation", name="own_organisation_page")
+async def own_organisation_page(
+    request: Request,
+    organisation: OwnOrganisationDep,
+    principal: PageUserDep,
+    session: SessionDep,
+) -> Response:
+    return await _profile(request, session, principal, organisation)
+
+
+@router.get("/organisation/edit", name="edit_own_organisation_page")
+async def edit_own_organisation_page(
+    request: Request,
+    organisation: OwnOrganisationDep,
+    principal: PageUserDep,
+    session: SessionDep,
+) -> Response:
+    _require_coordinator(principal)
+    form = forms.OrganisationForm.from_view(await service.load_view(session, organisation))
+    return render(
+        request,
+        "portal/edit.html",
+        {"form": form.values, "errors": {}, "organisation": organisation},
+    )
+
+
+@router.post("/organisation/edit", name="update_own_organisation_page", dependencies=Csrf)
+async def update_own_organisation_page(
+    request: Request,
+    organisation: OwnOrganisationDep,
+    principal: PageUserDep,
+    session: SessionDep,
+) -> Response:
+    _require_coordinator(principal)
+    form = forms.parse_organisation(await request.form(), partner_fields_only=True)
+    if not form.errors:
+        try:
+            await service.update_organisation(
+                session, principal=principal, organisation=organisation, changes=form.changes
+            )
+        except HubError as exc:
+            await rollback(session)
+            form.errors.update(field_errors(exc))
+        else:
+            return see_other("/organisation?done=partner-saved")
+    return render(
+        request,
+        "portal/edit.html",
+        {"form": form.values, "errors": form.errors, "organisation": organisation},
+        status_code=400,
+    )
+
+
+@router.post("/organisation/members", name="invite_member_page", dependencies=Csrf)
+async def invite_member_page(
+    request: Request,
+    organisation: OwnOrganisationDep,
+    principal: PageUserDep,
+    session: SessionDep,
+) -> Response:
+    _require_coordinator(principal)
+    values, errors = await invite_from_form(request, session, principal, organisation)
+    if errors:
+        return await _profile(
+            request,
+            session,
+            principal,
+            organisation,
+            contact_form=values,
+            contact_errors=errors,
+            status_code=400,
+        )
+    return see_other("/organisation?done=contact-invited#contacts")

@@ -1,0 +1,174 @@
+"""Sign-in by e-mailed link: real SMTP, burst worker, a confirm page that only POST uses."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+from sqlmodel import select
+
+from hub.auth import service as auth
+from hub.config import Settings
+from hub.db import Database, unit_of_work
+from hub.models import OneTimeToken, TokenPurpose
+from tests.conftest import Mailbox
+from tests.factories import csrf_from, csrf_token, make_contact, make_partner
+from tests.test_worker_e2e import run_burst_worker
+
+
+def _text(message: object) -> str:
+    for part in message.walk():  # type: ignore[attr-defined]
+        if part.get_content_type() == "text/plain":
+            return str(part.get_payload(decode=True).decode())
+    raise AssertionError("no text part")
+
+
+async def _request_link(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    return await client.post(
+        "/login/link",
+        data={"email": email, "csrf_token": await csrf_token(client)},
+        headers={"Accept-Language": "en"},
+    )
+
+
+async def test_partner_signs_in_with_an_emailed_link(
+    client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    organisation = await make_partner(db, name="Bydelsmødrene")
+    contact = await make_contact(db, organisation, email="hodan@example.org", password=None)
+    answer = await _request_link(client, "Hodan@Example.org")
+    assert answer.status_code == 200
+    assert "a sign-in link is on its way" in answer.text
+
+    await run_burst_worker(settings)
+    [message] = mailbox.to("hodan@example.org")
+    assert message["Subject"] == "Your sign-in link for Partner Hub"
+    path = re.search(r"http://testserver(/login/link/\S+)", _text(message)).group(1)  # type: ignore[union-attr]
+    assert "15 minutes" in _text(message)
+
+    # A mail scanner (or the user twice) opening the link does not use it up.
+    for _ in range(2):
+        page = await anon_client.get(path)
+        assert page.status_code == 200
+        assert "hub_session" not in anon_client.cookies
+    assert page.headers["referrer-policy"] == "no-referrer"
+    signed_in = await anon_client.post(path, data={"csrf_token": csrf_from(page.text)})
+    assert signed_in.status_code == 303
+    home = await anon_client.get("/")
+    assert home.status_code == 200 and contact.email in home.text
+    # Used once: gone.
+    assert (await anon_client.get(path)).status_code == 404
+    replay = await anon_client.post(path, data={"csrf_token": await csrf_token(anon_client, "/")})
+    assert replay.status_code == 404
+
+
+async def test_unknown_address_gets_the_same_answer_and_no_mail(
+    client: httpx.AsyncClient, db: Database, settings: Settings, mailbox: Mailbox
+) -> None:
+    organisation = await make_partner(db)
+    await make_contact(db, organisation, email="known@example.org")
+    known = await _request_link(client, "known@example.org")
+    unknown = await _request_link(client, "unknown@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("known@", "X@") == unknown.text.replace("unknown@", "X@").replace(
+        csrf_from(unknown.text), csrf_from(known.text)
+    )
+    await run_burst_worker(settings)
+    assert mailbox.to("unknown@example.org") == []
+    assert len(mailbox.to("known@example.org")) == 1
+
+
+async def test_links_expire_within_15_minutes(db: Database, client: httpx.AsyncClient) -> None:
+    organisation = await make_partner(db)
+    contact = await make_contact(db, organisation)
+    async with unit_of_work(db, None) as session:
+        prepared = await auth.prepare_magic_link(
+            session,
+            user_id=contact.id,  # type: ignore[arg-type]
+            ttl=timedelta(minutes=15),
+        )
+        assert prepared is not None
+        _user, raw = prepared
+        token = (
+            await session.exec(
+                select(OneTimeToken).where(OneTimeToken.purpose == TokenPurpose.magic_link)
+            )
+        ).one()
+        assert token.expires_at - token.created_at <= timedelta(minutes=15)
+        assert raw not in token.token_hash  # stored hashed
+        token.expires_at = token.created_at - timedelta(seconds=1)
+        session.add(token)
+    assert (await client.get(f"/login/link/{raw}")).status_code == 404
+
+
+async def test_link_requests_are_throttled_silently(
+    client: httpx.AsyncClient, db: Database, settings: Settings, mailbox: Mailbox
+) -> None:
+    organisation = await make_partner(db)
+    await make_contact(db, organisation, email="spam@example.org")
+    for _ in range(settings.magic_link_max_per_window + 3):
+        assert (await _request_link(client, "spam@example.org")).status_code == 200
+    await run_burst_worker(settings)
+    # Requests within one minute fold into one e-mail, and the window caps the rest.
+    assert 1 <= len(mailbox.to("spam@example.org")) <= settings.magic_link_max_per_window
+
+
+async def test_disabled_contact_gets_no_link(
+    client: httpx.AsyncClient, db: Database, settings: Settings, mailbox: Mailbox
+) -> None:
+    organisation = await make_partner(db)
+    contact = await make_contact(db, organisation, email="gone@example.org")
+    async with unit_of_work(db, None) as session:
+        from hub.partners import service as partners
+
+        await partners.offboard_organisation(session, organisation)
+    await _request_link(client, contact.email)
+    await run_burst_worker(settings)
+    assert mailbox.to("gone@example.org") == []
+
+
+async def test_invited_partner_accepts_the_data_processing_agreement(
+    client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    from hub.models import Role
+    from tests.factories import api_token, bearer, make_user
+
+    organisation = await make_partner(db, name="Ny Forening", status="invited")
+    officer_h = bearer(await api_token(client, db, await make_user(db, role=Role.officer)))
+    invited = await client.post(
+        f"/api/v1/organisations/{organisation.id}/contacts",
+        json={
+            "email": "leila@example.org",
+            "name": "Leila",
+            "language": "en",
+            "org_role": "coordinator",
+        },
+        headers=officer_h,
+    )
+    assert invited.status_code == 201
+    await run_burst_worker(settings)
+    [message] = mailbox.to("leila@example.org")
+    path = re.search(r"http://testserver(/invitation/\S+)", _text(message)).group(1)  # type: ignore[union-attr]
+    form = await anon_client.get(path, headers={"Accept-Language": "en"})
+    assert "Data-processing agreement" in form.text
+    data = {
+        "password": "leila's long password",
+        "password_again": "leila's long password",
+        "csrf_token": csrf_from(form.text),
+    }
+    refused = await anon_client.post(path, data=data, headers={"Accept-Language": "en"})
+    assert refused.status_code == 400 and 'id="accept_dpa-error"' in refused.text
+    accepted = await anon_client.post(path, data={**data, "accept_dpa": "yes"})
+    assert accepted.status_code == 303
+    org = (await client.get(f"/api/v1/organisations/{organisation.id}", headers=officer_h)).json()
+    assert org["status"] == "active"
+    assert org["dpa_version"] == settings.dpa_version and org["dpa_accepted_at"] is not None

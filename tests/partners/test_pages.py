@@ -1,0 +1,241 @@
+"""Registry pages: officers register and edit partners; partners see their own page."""
+
+from __future__ import annotations
+
+import httpx
+
+from hub.db import Database
+from hub.models import OrganisationKind, Role
+from tests.factories import (
+    csrf_from,
+    csrf_token,
+    login,
+    make_area,
+    make_contact,
+    make_partner,
+    make_user,
+)
+
+EN = {"Accept-Language": "en"}
+
+
+async def test_officer_registers_a_partner_through_the_form(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    officer = await make_user(db, role=Role.officer)
+    syd = await make_area(db, code="S", name="Sønderbro")
+    await login(client, officer.email)
+    empty = await client.get("/partners", headers=EN)
+    assert "No partners yet." in empty.text
+    form = await client.get("/partners/new", headers=EN)
+    assert form.status_code == 200 and "Sønderbro" in form.text
+    response = await client.post(
+        "/partners/new",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "name": "Somalisk Kulturforening",
+            "kind": "association",
+            "status": "active",
+            "description": "Møder hver lørdag",
+            "languages": "so, da",
+            "area_ids": [str(syd)],
+            "use_whatsapp": "yes",
+            "estimate_whatsapp": "1.200",
+            "estimate_meeting": "40",
+            "external_id": "SK-1",
+        },
+    )
+    assert response.status_code == 303
+    detail = await client.get(response.headers["location"], headers=EN)
+    assert detail.status_code == 200
+    text = detail.text
+    assert "Somalisk Kulturforening" in text and "The partner is saved." in text
+    assert "WhatsApp (1200 people)" in text and "Meetings (40 people)" in text
+    assert "Somali" in text and "Sønderbro" in text
+    listing = await client.get("/partners?language=so", headers=EN)
+    assert "Somalisk Kulturforening" in listing.text and "1 partner" in listing.text
+
+
+async def test_bad_form_input_shows_errors_beside_fields_and_writes_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    officer = await make_user(db, role=Role.officer)
+    await login(client, officer.email)
+    token = await csrf_token(client, "/partners/new")
+    response = await client.post(
+        "/partners/new",
+        data={
+            "csrf_token": token,
+            "name": "",
+            "kind": "club",
+            "status": "active",
+            "languages": "so xx-yy",
+            "estimate_poster": "many",
+        },
+        headers=EN,
+    )
+    assert response.status_code == 400
+    for field in ("name", "kind", "estimate_poster"):
+        assert f'id="{field}-error"' in response.text
+    assert 'value="many"' in response.text  # input kept
+    bad_language = await client.post(
+        "/partners/new",
+        data={
+            "csrf_token": token,
+            "name": "X",
+            "kind": "other",
+            "status": "active",
+            "languages": "so somali",
+        },
+        headers=EN,
+    )
+    assert bad_language.status_code == 400 and 'id="languages-error"' in bad_language.text
+    assert "No partners yet." in (await client.get("/partners", headers=EN)).text
+
+
+async def test_edit_invite_and_offboard_from_the_detail_page(
+    client: httpx.AsyncClient, db: Database, mailbox: object
+) -> None:
+    officer = await make_user(db, role=Role.officer)
+    organisation = await make_partner(
+        db,
+        name="Moskéen",
+        kind=OrganisationKind.faith_community,
+        languages=["ar"],
+        channels=[("sermon", 300)],
+    )
+    await login(client, officer.email)
+    edit = await client.get(f"/partners/{organisation.id}/edit")
+    assert 'name="use_sermon" value="yes" checked' in edit.text
+    saved = await client.post(
+        f"/partners/{organisation.id}/edit",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "name": "Moskéen Vest",
+            "kind": "faith_community",
+            "status": "paused",
+            "languages": "ar ur",
+            "use_sermon": "yes",
+            "estimate_sermon": "350",
+        },
+    )
+    assert saved.status_code == 303
+    detail = await client.get(f"/partners/{organisation.id}", headers=EN)
+    assert "Moskéen Vest" in detail.text and "Sermons (350 people)" in detail.text
+    assert "Paused" in detail.text
+
+    invited = await client.post(
+        f"/partners/{organisation.id}/contacts",
+        data={
+            "csrf_token": csrf_from(detail.text),
+            "email": "imam@example.org",
+            "name": "Imam",
+            "language": "ar",
+            "notify_by": "both",
+            "org_role": "coordinator",
+        },
+    )
+    assert invited.status_code == 303
+    detail = await client.get(f"/partners/{organisation.id}", headers=EN)
+    assert "imam@example.org" in detail.text and "Coordinator" in detail.text
+    bad = await client.post(
+        f"/partners/{organisation.id}/contacts",
+        data={"csrf_token": csrf_from(detail.text), "email": "imam@example.org"},
+        headers=EN,
+    )
+    assert bad.status_code == 400 and "already exists" in bad.text
+
+    confirm = await client.get(f"/partners/{organisation.id}/offboard", headers=EN)
+    assert "signed out at once" in confirm.text
+    done = await client.post(
+        f"/partners/{organisation.id}/offboard", data={"csrf_token": csrf_from(confirm.text)}
+    )
+    assert done.status_code == 303
+    assert "Offboarded" in (await client.get(f"/partners/{organisation.id}", headers=EN)).text
+
+
+async def test_partners_cannot_open_the_officer_pages(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    organisation = await make_partner(db)
+    contact = await make_contact(db, organisation, coordinator=True)
+    await login(client, contact.email)
+    for path in (
+        "/partners",
+        "/partners/new",
+        f"/partners/{organisation.id}",
+        f"/partners/{organisation.id}/edit",
+        f"/partners/{organisation.id}/offboard",
+    ):
+        assert (await client.get(path)).status_code == 403, path
+
+
+async def test_coordinator_edits_own_profile_and_manages_members(
+    client: httpx.AsyncClient, db: Database, mailbox: object
+) -> None:
+    own = await make_partner(db, name="Bydelsmødrene", languages=["so"])
+    other = await make_partner(db, name="Andre")
+    coordinator = await make_contact(db, own, coordinator=True)
+    member = await make_contact(db, own, email="member@example.org")
+    stranger = await make_contact(db, other)
+    await login(client, coordinator.email)
+    page = await client.get("/organisation", headers=EN)
+    assert page.status_code == 200 and "Bydelsmødrene" in page.text
+    assert "member@example.org" in page.text and "Andre" not in page.text
+    edit = await client.get("/organisation/edit")
+    assert 'name="name"' not in edit.text  # the municipality keeps the name
+    saved = await client.post(
+        "/organisation/edit",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "description": "Vi går dør-til-dør",
+            "languages": "so ar",
+            "use_door_to_door": "yes",
+            "estimate_door_to_door": "500",
+            "name": "Hijacked",
+        },
+    )
+    assert saved.status_code == 303
+    page = await client.get("/organisation", headers=EN)
+    assert "Door-to-door (500 people)" in page.text and "Hijacked" not in page.text
+
+    invited = await client.post(
+        "/organisation/members",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": "new@example.org",
+            "language": "so",
+            "org_role": "coordinator",
+        },
+    )
+    assert invited.status_code == 303
+    page = await client.get("/organisation", headers=EN)
+    assert "new@example.org" in page.text
+    assert (await client.get(f"/contacts/{stranger.id}/remove")).status_code == 404
+    confirm = await client.get(f"/contacts/{member.id}/remove", headers=EN)
+    assert "loses access" in confirm.text
+    removed = await client.post(
+        f"/contacts/{member.id}/remove", data={"csrf_token": csrf_from(confirm.text)}
+    )
+    assert removed.status_code == 303 and removed.headers["location"].startswith("/organisation")
+
+
+async def test_members_see_but_do_not_manage(client: httpx.AsyncClient, db: Database) -> None:
+    own = await make_partner(db, name="Forening")
+    await make_contact(db, own, coordinator=True, email="boss@example.org")
+    member = await make_contact(db, own)
+    await login(client, member.email)
+    page = await client.get("/organisation", headers=EN)
+    assert page.status_code == 200 and "boss@example.org" in page.text
+    assert "Invite a contact person" not in page.text
+    assert (await client.get("/organisation/edit")).status_code == 403
+    post = await client.post(
+        "/organisation/members", data={"csrf_token": csrf_from(page.text), "email": "x@example.org"}
+    )
+    assert post.status_code == 403
+
+
+async def test_staff_have_no_organisation_page(client: httpx.AsyncClient, db: Database) -> None:
+    officer = await make_user(db, role=Role.officer)
+    await login(client, officer.email)
+    assert (await client.get("/organisation")).status_code == 404
