@@ -20,12 +20,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__, i18n
 from hub.areas import api as areas_api
+from hub.areas import pages as areas_pages
 from hub.audiences import api as audiences_api
+from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.config import Settings, load_settings
 from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
 from hub.i18n import _, lazy
+from hub.imports import api as imports_api
 from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
@@ -286,11 +289,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         partners_api.router,
         areas_api.router,
         audiences_api.router,
+        imports_api.router,
+        imports_api.export_router,
         system_pages.router,
         auth_pages.router,
         users_pages.router,
         partners_pages.router,
         partners_portal.router,
+        areas_pages.router,
+        audiences_pages.router,
     ):
         app.include_router(router)
     return app

@@ -10,9 +10,10 @@ from hub.dependencies import SessionDep
 from hub.errors import NotFound
 from hub.i18n import _
 from hub.models import Area
+from hub.schemas import IdPath
 
 
-async def area_or_404(area_id: int, session: SessionDep) -> Area:
+async def area_or_404(area_id: IdPath, session: SessionDep) -> Area:
     area = await session.get(Area, area_id)
     if area is None:
         raise NotFound(_("No such area."))

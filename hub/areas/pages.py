@@ -12,8 +12,6 @@ from typing import Annotated, Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Form, Query, Request
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from hub.areas import service
@@ -26,7 +24,7 @@ from hub.dependencies import SessionDep
 from hub.errors import FieldError, HubError, InvalidInput, NotFound
 from hub.forms import field_errors, see_other
 from hub.i18n import _, current_language, ngettext
-from hub.models import Area, AreaKind, AreaUptake
+from hub.models import Area, AreaKind
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -204,7 +202,7 @@ def sparkline(series: list[UptakePoint]) -> Sparkline | None:
 def line_chart(series: list[UptakePoint]) -> Chart | None:
     if not series:
         return None
-    left, right, top, bottom = 56, 584, 16, 220
+    left, right, top, bottom = Chart.left, Chart.right, Chart.top, Chart.bottom
     values = [p.share_percent for p in series]
     low = max(0, math.floor(min(values) / 10) * 10)
     high = min(100, math.ceil(max(values) / 10) * 10)
@@ -229,10 +227,6 @@ def line_chart(series: list[UptakePoint]) -> Chart | None:
         last_date=day(series[-1].measured_on) if len(series) > 1 else "",
         title=_("Vaccination uptake, all ages"),
         description=_describe_series(series),
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
     )
 
 
@@ -393,7 +387,6 @@ async def _list_page(
     latest = await service.latest_uptake(session, ids)  # type: ignore[arg-type]
     series = await service.uptake_series(session, ids)  # type: ignore[arg-type]
     by_id = {a.id: a for a in everything}
-    matching_ids = {a.id for a in matching}
     rows = []
     for area, depth in shown:
         point = latest.get(area.id)  # type: ignore[arg-type]
@@ -402,7 +395,7 @@ async def _list_page(
                 area=area,
                 depth=min(depth, MAX_DEPTH_CLASS),
                 parent=by_id.get(area.parent_id),
-                parent_shown=area.parent_id in matching_ids,
+                parent_shown=area.parent_id in ids,  # on this page, just above
                 population=whole_number(area.population),
                 latest=percent(point.share_percent) if point else "",
                 latest_on=day(point.measured_on) if point else "",
@@ -489,16 +482,6 @@ class UptakeRow:
     share: str
 
 
-async def _uptake_rows(session: AsyncSession, area: Area) -> list[AreaUptake]:
-    # Every age band, newest first. The service's series are per band; this table shows all.
-    query = (
-        select(AreaUptake)
-        .where(AreaUptake.area_id == area.id)
-        .order_by(col(AreaUptake.measured_on).desc(), col(AreaUptake.age_band))
-    )
-    return list((await session.exec(query)).all())
-
-
 async def _area_page(
     request: Request,
     session: SessionDep,
@@ -514,7 +497,7 @@ async def _area_page(
     area_id: int = area.id  # type: ignore[assignment]
     series = (await service.uptake_series(session, {area_id})).get(area_id, [])
     latest = (await service.latest_uptake(session, {area_id})).get(area_id)
-    rows = await _uptake_rows(session, area)
+    rows = await service.uptake_rows(session, area_id)
     children = [a for a in everything if a.parent_id == area_id]
     parent = next((a for a in everything if a.id == area.parent_id), None)
     below = service.descendants(everything, {area_id})

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.models import AreaKind
+from hub.schemas import MAX_DB_ID
 
 
 class AreaCreate(BaseModel):
@@ -15,7 +16,7 @@ class AreaCreate(BaseModel):
     code: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=200)
     kind: AreaKind
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     population: int | None = Field(default=None, ge=0, le=100_000_000)
 
 
@@ -24,7 +25,7 @@ class AreaUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: AreaKind | None = None
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     population: int | None = Field(default=None, ge=0, le=100_000_000)
 
 

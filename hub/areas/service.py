@@ -211,6 +211,16 @@ async def uptake_series(
     return dict(series)
 
 
+async def uptake_rows(session: AsyncSession, area_id: int) -> list[AreaUptake]:
+    """Every uptake figure of an area, all age bands, newest first."""
+    query = (
+        select(AreaUptake)
+        .where(AreaUptake.area_id == area_id)
+        .order_by(col(AreaUptake.measured_on).desc(), col(AreaUptake.age_band))
+    )
+    return list((await session.exec(query)).all())
+
+
 async def areas_below(session: AsyncSession, threshold: float) -> set[int]:
     """Areas whose latest all-ages uptake is below ``threshold`` percent."""
     return {

@@ -14,6 +14,7 @@ from hub.dependencies import SessionDep
 from hub.errors import NotFound
 from hub.i18n import _
 from hub.models import Audience
+from hub.schemas import IdPath
 
 router = APIRouter(prefix="/api/v1/audiences", tags=["audiences"])
 
@@ -57,7 +58,9 @@ def _read(audience: Audience) -> AudienceRead:
     )
 
 
-async def audience_or_404(audience_id: int, _staff: ApiStaffDep, session: SessionDep) -> Audience:
+async def audience_or_404(
+    audience_id: IdPath, _staff: ApiStaffDep, session: SessionDep
+) -> Audience:
     audience = await session.get(Audience, audience_id)
     if audience is None:
         raise NotFound(_("No such audience."))

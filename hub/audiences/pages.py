@@ -31,6 +31,7 @@ from hub.i18n import _, current_language, ngettext
 from hub.languages import COMMON_LANGUAGES, display_name, normalise_languages
 from hub.models import Area, Audience, OrganisationKind, OrganisationStatus
 from hub.partners import service as partners
+from hub.schemas import IdPath
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -436,7 +437,7 @@ async def save_audience_page(
 
 
 async def page_audience_or_404(
-    audience_id: int, _staff: StaffPageDep, session: SessionDep
+    audience_id: IdPath, _staff: StaffPageDep, session: SessionDep
 ) -> Audience:
     # An id no table can hold is not asked for: PostgreSQL would refuse the query itself.
     audience = await session.get(Audience, audience_id) if 0 < audience_id <= MAX_ID else None

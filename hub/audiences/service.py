@@ -30,13 +30,14 @@ from hub.models import (
     utcnow,
 )
 from hub.partners import service as partners
+from hub.schemas import DbId
 
 
 class AudienceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kinds: list[OrganisationKind] = Field(default_factory=list, max_length=10)
-    area_ids: list[int] = Field(
+    area_ids: list[DbId] = Field(
         default_factory=list, max_length=500, description="Areas; each includes the areas below it"
     )
     languages: list[str] = Field(default_factory=list, max_length=50)
@@ -46,8 +47,8 @@ class AudienceSpec(BaseModel):
         le=100,
         description="Only partners serving areas whose latest uptake is below this percent",
     )
-    include_ids: list[int] = Field(default_factory=list, max_length=1000)
-    exclude_ids: list[int] = Field(default_factory=list, max_length=1000)
+    include_ids: list[DbId] = Field(default_factory=list, max_length=1000)
+    exclude_ids: list[DbId] = Field(default_factory=list, max_length=1000)
     only_active: bool = True
 
     @field_validator("languages")
@@ -67,7 +68,7 @@ class AudienceResult:
     by_area: dict[int, int] = field(default_factory=dict)
     by_language: dict[str, int] = field(default_factory=dict)
     uncovered_languages: list[str] = field(default_factory=list)
-    target_area_ids: list[int] = field(default_factory=list)
+    target_area_ids: list[DbId] = field(default_factory=list)
 
 
 async def _target_areas(session: AsyncSession, spec: AudienceSpec) -> set[int] | None:

@@ -8,6 +8,7 @@ from hub.auth import service
 from hub.auth.dependencies import ApiUserDep
 from hub.auth.schemas import TokenCreate, TokenCreated, TokenRead, UserRead
 from hub.dependencies import SessionDep
+from hub.schemas import IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
 
@@ -32,5 +33,5 @@ async def create_token(body: TokenCreate, user: ApiUserDep, session: SessionDep)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(token_id: int, user: ApiUserDep, session: SessionDep) -> None:
+async def revoke_token(token_id: IdPath, user: ApiUserDep, session: SessionDep) -> None:
     await service.revoke_api_token(session, user=user, token_id=token_id)

@@ -20,6 +20,7 @@ from hub.forms import field_errors, safe_next, see_other
 from hub.i18n import _
 from hub.models import Organisation, Role, TokenPurpose, User
 from hub.partners import service as partners
+from hub.schemas import IdPath
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -329,6 +330,6 @@ async def create_token_page(
 
 
 @router.post("/account/tokens/{token_id}/revoke", name="revoke_token_page", dependencies=[Csrf])
-async def revoke_token_page(token_id: int, user: PageUserDep, session: SessionDep) -> Response:
+async def revoke_token_page(token_id: IdPath, user: PageUserDep, session: SessionDep) -> Response:
     await service.revoke_api_token(session, user=user, token_id=token_id)
     return see_other("/account/tokens?done=token-revoked")

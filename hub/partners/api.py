@@ -21,6 +21,7 @@ from hub.partners.schemas import (
     OrganisationRead,
     OrganisationUpdate,
 )
+from hub.schemas import MAX_DB_ID
 
 router = APIRouter(prefix="/api/v1", tags=["partners"])
 
@@ -58,7 +59,7 @@ async def list_organisations(
     session: SessionDep,
     kind: OrganisationKind | None = None,
     status: OrganisationStatus | None = None,
-    area_id: Annotated[int | None, Query(ge=1)] = None,
+    area_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
     language: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

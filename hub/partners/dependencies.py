@@ -12,10 +12,11 @@ from hub.errors import NotFound
 from hub.i18n import _
 from hub.models import Organisation, User
 from hub.partners import service
+from hub.schemas import IdPath
 
 
 async def api_organisation_or_404(
-    organisation_id: int, principal: ApiUserDep, session: SessionDep
+    organisation_id: IdPath, principal: ApiUserDep, session: SessionDep
 ) -> Organisation:
     found = await service.get_visible_organisation(
         session, principal=principal, organisation_id=organisation_id
@@ -26,7 +27,7 @@ async def api_organisation_or_404(
 
 
 async def page_organisation_or_404(
-    organisation_id: int, principal: PageUserDep, session: SessionDep
+    organisation_id: IdPath, principal: PageUserDep, session: SessionDep
 ) -> Organisation:
     found = await service.get_visible_organisation(
         session, principal=principal, organisation_id=organisation_id
@@ -36,14 +37,18 @@ async def page_organisation_or_404(
     return found
 
 
-async def api_contact_or_404(contact_id: int, principal: ApiUserDep, session: SessionDep) -> User:
+async def api_contact_or_404(
+    contact_id: IdPath, principal: ApiUserDep, session: SessionDep
+) -> User:
     found = await service.get_visible_contact(session, principal=principal, contact_id=contact_id)
     if found is None:
         raise NotFound(_("No such contact person."))
     return found
 
 
-async def page_contact_or_404(contact_id: int, principal: PageUserDep, session: SessionDep) -> User:
+async def page_contact_or_404(
+    contact_id: IdPath, principal: PageUserDep, session: SessionDep
+) -> User:
     found = await service.get_visible_contact(session, principal=principal, contact_id=contact_id)
     if found is None:
         raise NotFound(_("No such contact person."))

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from hub.models import Channel, NotifyBy, OrganisationKind, OrganisationStatus, OrgRole
+from hub.schemas import DbId
 
 
 class ChannelReach(BaseModel):
@@ -25,7 +26,7 @@ class OrganisationBase(BaseModel):
     languages: list[str] = Field(
         default_factory=list, max_length=50, description="ISO 639-1 codes, e.g. da, ar, so"
     )
-    area_ids: list[int] = Field(default_factory=list, max_length=500)
+    area_ids: list[DbId] = Field(default_factory=list, max_length=500)
     channels: list[ChannelReach] = Field(default_factory=list, max_length=20)
 
     @field_validator("name")
@@ -55,7 +56,7 @@ class OrganisationUpdate(BaseModel):
     notes: str | None = Field(default=None, max_length=4000)
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
     languages: list[str] | None = Field(default=None, max_length=50)
-    area_ids: list[int] | None = Field(default=None, max_length=500)
+    area_ids: list[DbId] | None = Field(default=None, max_length=500)
     channels: list[ChannelReach] | None = Field(default=None, max_length=20)
 
 
@@ -68,7 +69,7 @@ class OrganisationRead(BaseModel):
     notes: str | None = Field(description="Officers' notes; null for partners")
     external_id: str | None
     languages: list[str]
-    area_ids: list[int]
+    area_ids: list[DbId]
     channels: list[ChannelReach]
     dpa_accepted_at: datetime | None
     dpa_version: str | None

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from hub.auth.schemas import UserRead
 from hub.models import Role
+from hub.schemas import MAX_DB_ID
 
 
 class UserInvite(BaseModel):
@@ -16,7 +17,7 @@ class UserInvite(BaseModel):
     email: EmailStr
     name: str = Field(default="", max_length=200)
     role: Role
-    organisation_id: int | None = Field(default=None, ge=1)
+    organisation_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     language: Literal["da", "en"] = "da"
 
 

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlmodel import col, func, select
-from starlette.routing import NoMatchFound
 
-from hub.areas import pages
-from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.main import create_app
 from hub.models import Area, AreaUptake, Role
 from tests.factories import (
     csrf_from,
@@ -29,18 +22,6 @@ from tests.factories import (
 EN = {"Accept-Language": "en"}
 DA = {"Accept-Language": "da"}
 NBSP = "\u00a0"
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The hub, with the area pages mounted even before hub.main includes them."""
-    application = create_app(settings)
-    try:
-        application.url_path_for("areas_page")
-    except NoMatchFound:
-        application.include_router(pages.router)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
 
 
 @pytest.fixture

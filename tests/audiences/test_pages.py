@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlmodel import func, select
-from starlette.routing import NoMatchFound
 
-from hub.audiences import pages
 from hub.audiences import service as audiences
-from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.main import create_app
 from hub.models import Audience, OrganisationKind, Role
 from tests.factories import csrf_from, login, make_area, make_contact, make_partner, make_user
 
 EN = {"Accept-Language": "en"}
 DA = {"Accept-Language": "da"}
 SOMALI_BELOW_70 = {"built": "1", "languages": "so", "uptake_below": "70", "only_active": "1"}
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The hub, with the audience pages mounted even before hub.main includes them."""
-    application = create_app(settings)
-    try:
-        application.url_path_for("audiences_page")
-    except NoMatchFound:
-        application.include_router(pages.router)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -324,7 +305,8 @@ async def test_save_open_update_and_delete_an_audience(
     assert (await client.get(f"/audiences/{audience.id}/delete")).status_code == 404
     assert (await client.get(f"/audiences?saved={audience.id}")).status_code == 404
     assert (await client.get("/audiences?saved=abc")).status_code == 404
-    assert (await client.get("/audiences/99999999999/delete")).status_code == 404
+    # beyond any id: refused as bad input
+    assert (await client.get("/audiences/99999999999/delete")).status_code == 400
 
 
 async def test_a_saved_audience_opens_with_every_choice_in_place(
@@ -360,3 +342,49 @@ async def test_a_saved_audience_opens_with_every_choice_in_place(
         "<td>Faith community · Sønderbro · Somali, Amharic · uptake below 72.5\u00a0% · "
         "also partners who are not active · with partners added or left out by hand</td>"
     ) in listing.text
+
+
+async def test_audience_pages_are_for_staff_only(
+    client: httpx.AsyncClient, db: Database, town: dict[str, int]
+) -> None:
+    officer = await make_user(db, role=Role.officer)
+    async with unit_of_work(db, None) as session:
+        saved = await audiences.save_audience(
+            session, name="Alle", spec=audiences.AudienceSpec(), created_by=officer
+        )
+    anonymous = await client.get("/audiences")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    organisation = await make_partner(db, name="Moskeen")
+    contact = await make_contact(db, organisation)
+    await login(client, contact.email)
+    token = csrf_from((await client.get("/account/tokens")).text)
+    assert (await client.get("/audiences")).status_code == 403
+    assert (await client.get("/audiences", params=SOMALI_BELOW_70)).status_code == 403
+    assert (await client.get(f"/audiences/{saved.id}/delete")).status_code == 403
+    refused = await client.post("/audiences", data={"name": "Mine", "csrf_token": token})
+    assert refused.status_code == 403
+    gone = await client.post(f"/audiences/{saved.id}/delete", data={"csrf_token": token})
+    assert gone.status_code == 403
+    assert await _count_audiences(db) == 1
+
+
+async def test_audience_forms_need_the_csrf_token(
+    client: httpx.AsyncClient, db: Database, town: dict[str, int]
+) -> None:
+    await _officer(client, db)
+    page = await client.get("/audiences", params=SOMALI_BELOW_70)
+    missing = await client.post("/audiences", data={"name": "X", **SOMALI_BELOW_70})
+    assert missing.status_code == 403
+    forged = await client.post(
+        "/audiences", data={"name": "X", "csrf_token": "forged", **SOMALI_BELOW_70}
+    )
+    assert forged.status_code == 403
+    assert await _count_audiences(db) == 0
+    saved = await client.post(
+        "/audiences", data={"name": "X", "csrf_token": csrf_from(page.text), **SOMALI_BELOW_70}
+    )
+    assert saved.status_code == 303
+    audience_id = dict(parse_qsl(urlsplit(saved.headers["location"]).query))["saved"]
+    refused = await client.post(f"/audiences/{audience_id}/delete", data={})
+    assert refused.status_code == 403
+    assert await _count_audiences(db) == 1

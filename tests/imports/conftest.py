@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 
 from hub import i18n
 from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.imports import api, service
+from hub.imports import service
 from hub.imports.schemas import ImportPlan
-from hub.main import create_app
 from hub.models import User
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -48,18 +45,6 @@ def english() -> Iterator[None]:
 async def hub_db(db: Database, settings: Settings) -> Database:
     """The database, emptied after the test (``settings`` marks the test as one that writes)."""
     return db
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The hub with the import and export routes, whether or not hub.main includes them yet."""
-    application = create_app(settings)
-    present = {getattr(route, "path", "") for route in application.routes}
-    for router in (api.router, api.export_router):
-        if not any(route.path in present for route in router.routes):  # type: ignore[attr-defined]
-            application.include_router(router)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
 
 
 async def plan(db: Database, fmt: str, content: bytes) -> ImportPlan:

@@ -268,6 +268,14 @@ async def test_export_without_external_ids_reimports_unchanged(hub_db: Database)
     before = await snapshot(hub_db)
     await apply(hub_db, "partners", exported)
     assert await snapshot(hub_db) == before
+    # Only the hub's own id form is looked up by id; anything else is an external id.
+    others = partners_file(
+        f"hub-{registered.id}x;Ny;andet;;;;;;;;;;;;", "hub-99999999999;Stor;andet;;;;;;;;;;;;"
+    )
+    assert [c.action for c in (await plan(hub_db, "partners", others)).changes] == [
+        "create",
+        "create",
+    ]
 
 
 # --- areas -----------------------------------------------------------------------------------

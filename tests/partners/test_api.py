@@ -346,3 +346,22 @@ async def test_areas_api_with_uptake(
             "/api/v1/areas", json={"code": "S", "name": "Dup", "kind": "district"}, headers=h
         )
     ).status_code == 409
+
+
+async def test_ids_beyond_the_database_range_are_refused_not_500(
+    client: httpx.AsyncClient, db: Database, officer_token: str
+) -> None:
+    huge = 99_999_999_999
+    for method, path, body in [
+        ("GET", f"/api/v1/organisations/{huge}", None),
+        ("GET", f"/api/v1/contacts/{huge}", None),
+        ("GET", f"/api/v1/areas/{huge}", None),
+        ("GET", f"/api/v1/users/{huge}", None),
+        ("GET", f"/api/v1/audiences/{huge}", None),
+        ("DELETE", f"/api/v1/tokens/{huge}", None),
+        ("GET", f"/api/v1/organisations?area_id={huge}", None),
+        ("POST", "/api/v1/organisations", {"name": "X", "kind": "other", "area_ids": [huge]}),
+        ("POST", "/api/v1/audiences/resolve", {"include_ids": [huge]}),
+    ]:
+        response = await client.request(method, path, json=body, headers=bearer(officer_token))
+        assert response.status_code == 422, (method, path, response.status_code)
