@@ -29,6 +29,9 @@ from hub.config import Settings, load_settings
 from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
 from hub.i18n import _, lazy
 from hub.imports import api as imports_api
+from hub.imports import pages as imports_pages
+from hub.imports.csvfile import MAX_BYTES as MAX_IMPORT_BYTES
+from hub.limits import BodyLimitMiddleware
 from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
@@ -265,6 +268,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    # CSV imports: the file plus the form around it, refused while it streams in.
+    import_limit = MAX_IMPORT_BYTES + 256 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware, limits=[("/imports", import_limit), ("/api/v1/imports", import_limit)]
+    )
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
     app.add_middleware(RequestStateMiddleware)  # outermost: before anything writes state
 
@@ -298,6 +306,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         partners_portal.router,
         areas_pages.router,
         audiences_pages.router,
+        imports_pages.router,
     ):
         app.include_router(router)
     return app
