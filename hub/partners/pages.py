@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from hub.areas import service as areas
 from hub.auth.csrf import require_csrf
-from hub.auth.dependencies import PageUserDep, StaffPageDep
+from hub.auth.dependencies import AdminPageDep, PageUserDep, StaffPageDep
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import HubError
@@ -323,3 +323,18 @@ async def remove_contact_page(
         )
     target = _back_to(principal, contact).replace("#contacts", "")
     return see_other(f"{target}?done=contact-removed")
+
+
+@router.get("/contacts/{contact_id}/erase", name="confirm_erase_contact")
+async def confirm_erase_contact(
+    request: Request, contact: PageContactDep, _admin: AdminPageDep
+) -> Response:
+    return render(request, "partners/confirm_erase_contact.html", {"contact": contact})
+
+
+@router.post("/contacts/{contact_id}/erase", name="erase_contact_page", dependencies=Csrf)
+async def erase_contact_page(
+    contact: PageContactDep, _admin: AdminPageDep, session: SessionDep
+) -> Response:
+    await service.erase_contact(session, contact)
+    return see_other(f"/partners/{contact.organisation_id}?done=contact-erased")

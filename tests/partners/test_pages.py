@@ -239,3 +239,35 @@ async def test_staff_have_no_organisation_page(client: httpx.AsyncClient, db: Da
     officer = await make_user(db, role=Role.officer)
     await login(client, officer.email)
     assert (await client.get("/organisation")).status_code == 404
+
+
+async def test_admin_exports_and_erases_a_contact_from_the_page(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_user(db, role=Role.admin)
+    organisation = await make_partner(db, name="Forening")
+    contact = await make_contact(db, organisation, email="hodan@example.org")
+    await login(client, admin.email)
+    detail = await client.get(f"/partners/{organisation.id}", headers=EN)
+    assert f"/api/v1/contacts/{contact.id}/export" in detail.text
+    exported = await client.get(f"/api/v1/contacts/{contact.id}/export")
+    assert exported.json()["contact"]["email"] == "hodan@example.org"
+    confirm = await client.get(f"/contacts/{contact.id}/erase", headers=EN)
+    assert "cannot be undone" in confirm.text
+    erased = await client.post(
+        f"/contacts/{contact.id}/erase", data={"csrf_token": csrf_from(confirm.text)}
+    )
+    assert erased.status_code == 303
+    detail = await client.get(f"/partners/{organisation.id}?done=contact-erased", headers=EN)
+    assert "hodan@example.org" not in detail.text
+    assert "personal data is erased" in detail.text
+
+
+async def test_officers_cannot_erase(client: httpx.AsyncClient, db: Database) -> None:
+    officer = await make_user(db, role=Role.officer)
+    organisation = await make_partner(db)
+    contact = await make_contact(db, organisation)
+    await login(client, officer.email)
+    assert (await client.get(f"/contacts/{contact.id}/erase")).status_code == 403
+    detail = await client.get(f"/partners/{organisation.id}")
+    assert f"/contacts/{contact.id}/erase" not in detail.text
