@@ -6,8 +6,14 @@ import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.areas import service as areas
+from hub.models import Area, Organisation, OrganisationArea, OrganisationStatus, Role, User
 from hub.state import HubState
+
+LOW_UPTAKE_PERCENT = 70.0
 
 CHECK_TIMEOUT_SECONDS = 3.0
 
@@ -51,3 +57,48 @@ async def readiness(state: HubState) -> list[Check]:
         except Exception as exc:  # a readiness probe reports every failure, it never raises
             checks.append(Check(name, False, f"{type(exc).__name__}: {exc}"[:300]))
     return checks
+
+
+@dataclass(frozen=True)
+class RegistryOverview:
+    partners_by_status: dict[str, int]
+    contacts: int
+    areas: int
+    low_uptake_areas: int
+    low_uptake_unserved: int
+
+
+async def registry_overview(session: AsyncSession) -> RegistryOverview:
+    """What the officer's dashboard shows: the registry's size and where uptake is low."""
+    by_status = dict(
+        (
+            await session.exec(
+                select(Organisation.status, func.count()).group_by(col(Organisation.status))
+            )
+        ).all()
+    )
+    contacts = (
+        await session.exec(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.partner, col(User.is_active).is_(True))
+        )
+    ).one()
+    area_count = (await session.exec(select(func.count()).select_from(Area))).one()
+    low = await areas.areas_below(session, LOW_UPTAKE_PERCENT)
+    served = set(
+        (
+            await session.exec(
+                select(OrganisationArea.area_id)
+                .join(Organisation, col(Organisation.id) == col(OrganisationArea.organisation_id))
+                .where(Organisation.status == OrganisationStatus.active)
+            )
+        ).all()
+    )
+    return RegistryOverview(
+        partners_by_status={str(k): int(v) for k, v in by_status.items()},
+        contacts=int(contacts),
+        areas=int(area_count),
+        low_uptake_areas=len(low),
+        low_uptake_unserved=len(low - served),
+    )

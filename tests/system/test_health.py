@@ -112,3 +112,34 @@ async def test_security_headers_are_set(client: httpx.AsyncClient) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
     assert "strict-transport-security" not in response.headers  # plain http here
+
+
+async def test_dashboard_guides_an_empty_hub_and_flags_unserved_low_uptake_areas(
+    client: httpx.AsyncClient, db: object
+) -> None:
+    from hub.models import Role
+    from tests.factories import login, make_area, make_partner, make_user
+
+    officer = await make_user(db, role=Role.officer)  # type: ignore[arg-type]
+    await login(client, officer.email)
+    empty = await client.get("/", headers={"Accept-Language": "en"})
+    assert "Start by registering your areas and partners" in empty.text
+    low = await make_area(db, code="L", uptake=[("2026-10-01", 55.0)])  # type: ignore[arg-type]
+    await make_area(db, code="L2", uptake=[("2026-10-01", 60.0)])  # type: ignore[arg-type]
+    await make_area(db, code="H", uptake=[("2026-10-01", 85.0)])  # type: ignore[arg-type]
+    await make_partner(db, area_ids=[low])  # type: ignore[arg-type]
+    page = await client.get("/", headers={"Accept-Language": "en"})
+    assert "<strong>2</strong> areas below 70 % uptake" in page.text
+    assert "1 area with low uptake has no active partner" in page.text
+    assert "<strong>1</strong> active partner" in page.text
+
+
+async def test_partner_dashboard_points_to_the_organisation(
+    client: httpx.AsyncClient, db: object
+) -> None:
+    from tests.factories import login, make_contact, make_partner
+
+    contact = await make_contact(db, await make_partner(db))  # type: ignore[arg-type]
+    await login(client, contact.email)
+    page = await client.get("/", headers={"Accept-Language": "en"})
+    assert "/organisation" in page.text and "Our organisation" in page.text
