@@ -61,6 +61,13 @@ class CsrfFailed(Forbidden):
     title = lazy("The form has expired")
 
 
+class AgreementRequired(Forbidden):
+    """A partner's organisation has not accepted the current data-processing agreement."""
+
+    slug = "agreement-required"
+    title = lazy("Accept the data-processing agreement first")
+
+
 class NotFound(HubError):
     status = 404
     slug = "not-found"

@@ -26,7 +26,7 @@ from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.config import Settings, load_settings
-from hub.errors import HubError, NotAuthenticated, ServiceUnavailable
+from hub.errors import AgreementRequired, HubError, NotAuthenticated, ServiceUnavailable
 from hub.i18n import _, lazy
 from hub.imports import api as imports_api
 from hub.imports import pages as imports_pages
@@ -165,6 +165,9 @@ async def handle_hub_error(request: Request, exc: Exception) -> Response:
             errors=[{"field": e.field, "message": e.message} for e in exc.errors],
             headers=exc.headers,
         )
+    if isinstance(exc, AgreementRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/organisation/agreement?next={quote(target)}", status_code=303)
     if isinstance(exc, NotAuthenticated):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)

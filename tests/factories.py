@@ -17,8 +17,16 @@ PASSWORD = "correct horse battery staple"
 async def make_organisation(
     db: Database, *, name: str = "", kind: OrganisationKind = OrganisationKind.association
 ) -> Organisation:
+    from hub.config import Settings
+    from hub.models import utcnow
+
     async with unit_of_work(db, None) as session:
-        organisation = Organisation(name=name or f"Forening {secrets.token_hex(3)}", kind=kind)
+        organisation = Organisation(
+            name=name or f"Forening {secrets.token_hex(3)}",
+            kind=kind,
+            dpa_accepted_at=utcnow(),
+            dpa_version=Settings().dpa_version,
+        )
         session.add(organisation)
         await session.flush()
         return organisation
@@ -115,12 +123,16 @@ async def make_partner(
     area_ids: list[int] | None = None,
     status: str = "active",
     channels: list[tuple[str, int | None]] | None = None,
+    agreement: bool = True,
 ) -> Organisation:
+    """A partner organisation; by default it has accepted the current data-processing
+    agreement (its contacts could not use the hub otherwise)."""
+    from hub.config import Settings
     from hub.models import Channel, OrganisationStatus
     from hub.partners import service as partners
 
     async with unit_of_work(db, None) as session:
-        return await partners.create_organisation(
+        organisation = await partners.create_organisation(
             session,
             name=name or f"Partner {secrets.token_hex(3)}",
             kind=kind,
@@ -129,6 +141,10 @@ async def make_partner(
             area_ids=area_ids or [],
             channels=[(Channel(c), n) for c, n in channels or []],
         )
+        if agreement:
+            await partners.accept_dpa(session, organisation, version=Settings().dpa_version)
+            organisation.status = OrganisationStatus(status)  # accepting activates invited ones
+        return organisation
 
 
 async def make_contact(

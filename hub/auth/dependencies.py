@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hub.auth import csrf, service
 from hub.auth.csrf import SESSION_COOKIE
 from hub.dependencies import SAFE_METHODS, SessionDep
-from hub.errors import Forbidden, NotAuthenticated
+from hub.errors import AgreementRequired, Forbidden, NotAuthenticated
 from hub.i18n import _
 from hub.models import OrgRole, Role, User
 
@@ -54,9 +54,26 @@ async def optional_page_user(request: Request, session: SessionDep) -> User | No
 OptionalUserDep = Annotated[User | None, Depends(optional_page_user)]
 
 
-async def page_user(user: OptionalUserDep) -> User:
+async def signed_in_user(user: OptionalUserDep) -> User:
     if user is None:
         raise NotAuthenticated(_("Sign in to continue."))
+    return user
+
+
+SignedInUserDep = Annotated[User, Depends(signed_in_user)]
+
+
+async def _check_agreement(request: Request, session: SessionDep, user: User) -> None:
+    version = request.state.hub.settings.dpa_version
+    if await service.agreement_missing(session, user=user, version=version):
+        raise AgreementRequired(
+            _("Your organisation must accept the data-processing agreement before you go on.")
+        )
+
+
+async def page_user(request: Request, session: SessionDep, user: SignedInUserDep) -> User:
+    """The signed-in user; a partner only once their organisation accepted the agreement."""
+    await _check_agreement(request, session, user)
     return user
 
 
@@ -106,6 +123,7 @@ async def api_user(
             csrf.verify(request, request.headers.get(csrf.CSRF_HEADER))
         user = found
     request.state.user = SignedIn.of(user)
+    await _check_agreement(request, session, user)
     return user
 
 

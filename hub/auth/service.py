@@ -212,6 +212,14 @@ async def forget_user_secrets(session: AsyncSession, *, user_id: int) -> None:
     await session.flush()
 
 
+async def agreement_missing(session: AsyncSession, *, user: User, version: str) -> bool:
+    """Whether a partner user's organisation has yet to accept this agreement version."""
+    if user.role is not Role.partner or user.organisation_id is None:
+        return False
+    organisation = await session.get(Organisation, user.organisation_id)
+    return organisation is None or organisation.dpa_version != version
+
+
 # --- sessions --------------------------------------------------------------------------------
 
 

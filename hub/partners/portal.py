@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from hub.areas import service as areas
 from hub.auth.csrf import require_csrf
-from hub.auth.dependencies import PageUserDep
+from hub.auth.dependencies import PageUserDep, SignedInUserDep
 from hub.db import rollback
-from hub.dependencies import SessionDep
+from hub.dependencies import SessionDep, SettingsDep
 from hub.errors import Forbidden, HubError, NotFound
-from hub.forms import field_errors, see_other
+from hub.forms import field_errors, safe_next, see_other
 from hub.i18n import _
 from hub.models import Organisation, OrgRole, User
 from hub.partners import forms, service
@@ -144,3 +144,61 @@ async def invite_member_page(
             status_code=400,
         )
     return see_other("/organisation?done=contact-invited#contacts")
+
+
+@router.get("/organisation/agreement", name="agreement_page")
+async def agreement_page(
+    request: Request,
+    principal: SignedInUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    next: str = "/",
+) -> Response:
+    organisation = await _organisation_of(session, principal)
+    return render(
+        request,
+        "portal/agreement.html",
+        {
+            "organisation": organisation,
+            "dpa_version": settings.dpa_version,
+            "accepted": organisation.dpa_version == settings.dpa_version,
+            "next": safe_next(next),
+            "errors": {},
+        },
+    )
+
+
+@router.post("/organisation/agreement", name="accept_agreement_page", dependencies=Csrf)
+async def accept_agreement_page(
+    request: Request,
+    principal: SignedInUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    accept_dpa: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    organisation = await _organisation_of(session, principal)
+    if accept_dpa != "yes":
+        return render(
+            request,
+            "portal/agreement.html",
+            {
+                "organisation": organisation,
+                "dpa_version": settings.dpa_version,
+                "accepted": False,
+                "next": safe_next(next),
+                "errors": {"accept_dpa": _("Accept the data-processing agreement to continue.")},
+            },
+            status_code=400,
+        )
+    await service.accept_dpa(session, organisation, version=settings.dpa_version)
+    return see_other(safe_next(next))
+
+
+async def _organisation_of(session: SessionDep, principal: User) -> Organisation:
+    if principal.organisation_id is None:
+        raise NotFound(_("This page is for partner organisations' contact persons."))
+    organisation = await session.get(Organisation, principal.organisation_id)
+    if organisation is None:
+        raise NotFound(_("No such organisation."))
+    return organisation
