@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -183,6 +184,17 @@ async def remove_contact(
     contact: ApiContactDep, principal: ApiUserDep, session: SessionDep
 ) -> None:
     await service.remove_contact(session, principal=principal, contact=contact)
+
+
+@router.post("/contacts/{contact_id}/invitation", status_code=status.HTTP_202_ACCEPTED)
+async def resend_invitation(
+    contact: ApiContactDep, principal: ApiUserDep, session: SessionDep
+) -> dict[str, str]:
+    """Send the invitation e-mail again with a fresh link (the old link stops working)."""
+    await service.resend_invitation(
+        session, principal=principal, contact=contact, bucket=str(int(time.time() // 60))
+    )
+    return {"status": "queued"}
 
 
 @router.get("/contacts/{contact_id}/export")

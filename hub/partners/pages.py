@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import HubError
 from hub.forms import field_errors, see_other
-from hub.i18n import current_language
+from hub.i18n import _, current_language
 from hub.languages import COMMON_LANGUAGES, display_name
 from hub.models import (
     NotifyBy,
@@ -338,3 +339,23 @@ async def erase_contact_page(
 ) -> Response:
     await service.erase_contact(session, contact)
     return see_other(f"/partners/{contact.organisation_id}?done=contact-erased")
+
+
+@router.post("/contacts/{contact_id}/invitation", name="resend_invitation_page", dependencies=Csrf)
+async def resend_invitation_page(
+    request: Request, contact: PageContactDep, principal: PageUserDep, session: SessionDep
+) -> Response:
+    try:
+        await service.resend_invitation(
+            session, principal=principal, contact=contact, bucket=str(int(time.time() // 60))
+        )
+    except HubError as exc:
+        await rollback(session)
+        return render(
+            request,
+            "system/error.html",
+            {"status": exc.status, "title": _(exc.title), "detail": exc.detail},
+            status_code=exc.status,
+        )
+    target = _back_to(principal, contact).replace("#contacts", "")
+    return see_other(f"{target}?done=contact-invited#contacts")

@@ -12,6 +12,7 @@ from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from hub import jobs
 from hub.areas import service as areas
 from hub.auth import service as auth
 from hub.errors import Conflict, FieldError, Forbidden, InvalidInput
@@ -457,6 +458,23 @@ async def invite_contact(
         notify_by=notify_by,
         org_role=org_role,
     )
+
+
+async def resend_invitation(
+    session: AsyncSession, *, principal: User, contact: User, bucket: str
+) -> None:
+    """Mail a fresh invitation link (the old one stops working) to a contact not signed up yet.
+
+    ``bucket`` (e.g. the current minute) folds repeated clicks into one e-mail.
+    """
+    organisation = await session.get(Organisation, contact.organisation_id)
+    if organisation is None or not can_manage_contacts(principal, organisation):
+        raise Forbidden(_("Only your organisation's coordinator can invite members."))
+    if not contact.is_active or contact.erased_at is not None:
+        raise Conflict(_("This contact person no longer has access."))
+    if contact.password_hash:
+        raise Conflict(_("This contact person has signed up already; they can sign in."))
+    jobs.defer(session, "auth.send_invitation", contact.id, key=bucket)  # type: ignore[arg-type]
 
 
 async def update_contact(

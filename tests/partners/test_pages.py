@@ -271,3 +271,40 @@ async def test_officers_cannot_erase(client: httpx.AsyncClient, db: Database) ->
     assert (await client.get(f"/contacts/{contact.id}/erase")).status_code == 403
     detail = await client.get(f"/partners/{organisation.id}")
     assert f"/contacts/{contact.id}/erase" not in detail.text
+
+
+async def test_invitation_can_be_sent_again_with_a_fresh_link(
+    client: httpx.AsyncClient, db: Database, settings: object, mailbox: object
+) -> None:
+    import re
+
+    from tests.test_worker_e2e import run_burst_worker
+
+    officer = await make_user(db, role=Role.officer)
+    organisation = await make_partner(db, name="Forening")
+    await login(client, officer.email)
+    detail = await client.get(f"/partners/{organisation.id}")
+    await client.post(
+        f"/partners/{organisation.id}/contacts",
+        data={"csrf_token": csrf_from(detail.text), "email": "late@example.org"},
+    )
+    await run_burst_worker(settings)  # type: ignore[arg-type]
+    detail = await client.get(f"/partners/{organisation.id}", headers=EN)
+    assert "Send the invitation again" in detail.text
+    contact_id = re.search(r"/contacts/(\d+)/invitation", detail.text).group(1)  # type: ignore[union-attr]
+    again = await client.post(
+        f"/contacts/{contact_id}/invitation", data={"csrf_token": csrf_from(detail.text)}
+    )
+    assert again.status_code == 303
+    await run_burst_worker(settings)  # type: ignore[arg-type]
+    first, second = mailbox.to("late@example.org")  # type: ignore[attr-defined]
+
+    def link(message: object) -> str:
+        for part in message.walk():  # type: ignore[attr-defined]
+            if part.get_content_type() == "text/plain":
+                text = part.get_payload(decode=True).decode()
+                return re.search(r"http://testserver(/invitation/\S+)", text).group(1)  # type: ignore[union-attr]
+        raise AssertionError
+
+    assert (await client.get(link(first))).status_code == 404  # the old link stopped working
+    assert (await client.get(link(second))).status_code == 200
