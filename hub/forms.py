@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.responses import RedirectResponse
 
 from hub.errors import HubError
+from hub.schemas import MAX_DB_ID
 
 
 def field_errors(exc: HubError) -> dict[str, str]:
@@ -28,3 +30,19 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def parse_id(text: str) -> int | None:
+    """A row id typed or sent in a form, or None when it cannot be one."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9]{1,10}", text) and 0 < int(text) <= MAX_DB_ID:
+        return int(text)
+    return None
+
+
+def parse_count(text: str, *, maximum: int) -> int | None:
+    """A whole number of people etc. (ASCII digits, thousands dots or spaces allowed), or None."""
+    digits = text.strip().replace(".", "").replace(" ", "").replace("\u00a0", "")
+    if re.fullmatch(r"[0-9]{1,12}", digits) and int(digits) <= maximum:
+        return int(digits)
+    return None

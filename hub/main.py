@@ -26,7 +26,13 @@ from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.config import Settings, load_settings
-from hub.errors import AgreementRequired, HubError, NotAuthenticated, ServiceUnavailable
+from hub.errors import (
+    AgreementRequired,
+    HubError,
+    InvalidInput,
+    NotAuthenticated,
+    ServiceUnavailable,
+)
 from hub.i18n import _, lazy
 from hub.imports import api as imports_api
 from hub.imports import pages as imports_pages
@@ -225,6 +231,22 @@ async def handle_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_data_error(request: Request, exc: Exception) -> Response:
+    # The last line of defence: a value the database refuses (a NUL character, a number or
+    # text too large for its column) that no earlier check caught. The unit of work has
+    # rolled back, so nothing is half-written.
+    log.warning("hub.data_error", exc_info=exc)
+    return await handle_hub_error(
+        request,
+        InvalidInput(
+            _(
+                "Some values cannot be stored (too long, too large or with "
+                "characters that are not allowed)."
+            )
+        ),
+    )
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("hub.unhandled_error", exc_info=exc)
     # This handler runs outside the language middleware: choose the language again.
@@ -282,6 +304,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HubError, handle_hub_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(sqlalchemy.exc.DataError, handle_data_error)
     for unavailable in (
         sqlalchemy.exc.OperationalError,
         sqlalchemy.exc.InterfaceError,

@@ -22,9 +22,10 @@ from hub.auth.dependencies import StaffPageDep
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import FieldError, HubError, InvalidInput, NotFound
-from hub.forms import field_errors, see_other
+from hub.forms import field_errors, parse_id, see_other
 from hub.i18n import _, current_language, ngettext
 from hub.models import Area, AreaKind
+from hub.schemas import MAX_DB_ID
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,24 +38,15 @@ MAX_CODE = 40
 MAX_NAME = 200
 MAX_AGE_BAND = 20
 NBSP = "\u00a0"
-MAX_ID = 2**31 - 1  # the largest id PostgreSQL's integer holds
 
 
 async def area_id_in_range(area_id: int) -> None:
     """404 for ids no table can hold, before AreaDep asks a database that refuses them."""
-    if not 0 < area_id <= MAX_ID:
+    if not 0 < area_id <= MAX_DB_ID:
         raise NotFound(_("No such area."))
 
 
 InRange = Depends(area_id_in_range)
-
-
-def parse_id(text: str) -> int | None:
-    """A row id typed or sent in a form, or None when it cannot be one."""
-    text = text.strip()
-    if re.fullmatch(r"[0-9]{1,10}", text) and 0 < int(text) <= MAX_ID:
-        return int(text)
-    return None
 
 
 # --- formatting ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.errors import Conflict, FieldError, InvalidInput
 from hub.i18n import _
 from hub.models import Area, AreaKind, AreaUptake
+from hub.text import clean, search_text
 
 ALL_AGES = ""
 
@@ -79,7 +80,8 @@ async def create_area(
     parent_id: int | None = None,
     population: int | None = None,
 ) -> Area:
-    code, name = code.strip(), name.strip()
+    code = clean(code, field="code", max_length=40)
+    name = clean(name, field="name", max_length=200)
     errors = []
     if not code:
         errors.append(FieldError("code", _("Give the area a code.")))
@@ -106,7 +108,7 @@ async def create_area(
 async def update_area(session: AsyncSession, area: Area, changes: dict[str, Any]) -> Area:
     """Apply the given field changes (name, kind, parent_id, population) to an area."""
     if "name" in changes:
-        name = (changes["name"] or "").strip()
+        name = clean(changes["name"], field="name", max_length=200)
         if not name:
             raise InvalidInput(
                 _("Give the area a name."), errors=[FieldError("name", _("Give the area a name."))]
@@ -139,6 +141,9 @@ async def record_uptake(
     age_band: str = ALL_AGES,
 ) -> tuple[AreaUptake, bool]:
     """Set the uptake of an area on a date (and age band); returns (row, changed)."""
+    if measured_on > date.today() + timedelta(days=1):
+        message = _("The date is in the future.")
+        raise InvalidInput(message, errors=[FieldError("measured_on", message)])
     if not 0 <= share_percent <= 100:
         raise InvalidInput(
             _("Uptake is a share between 0 and 100 %."),
@@ -221,13 +226,31 @@ async def uptake_rows(session: AsyncSession, area_id: int) -> list[AreaUptake]:
     return list((await session.exec(query)).all())
 
 
+def effective_uptake(areas: list[Area], latest: dict[int, UptakePoint]) -> dict[int, UptakePoint]:
+    """Each area's latest uptake: its own figure, else the nearest parent's.
+
+    A housing area without figures of its own is as far behind as its district; one with its
+    own figures is judged by them, whatever its district shows.
+    """
+    parent = {a.id: a.parent_id for a in areas}
+    result: dict[int, UptakePoint] = {}
+    for area in areas:
+        current: int | None = area.id
+        seen: set[int] = set()
+        while current is not None and current not in seen:
+            if current in latest:
+                result[area.id] = latest[current]  # type: ignore[index]
+                break
+            seen.add(current)
+            current = parent.get(current)
+    return result
+
+
 async def areas_below(session: AsyncSession, threshold: float) -> set[int]:
-    """Areas whose latest all-ages uptake is below ``threshold`` percent."""
-    return {
-        area_id
-        for area_id, point in (await latest_uptake(session)).items()
-        if point.share_percent < threshold
-    }
+    """Areas whose latest all-ages uptake (their own, else their parent's) is below
+    ``threshold`` percent."""
+    effective = effective_uptake(await all_areas(session), await latest_uptake(session))
+    return {area_id for area_id, point in effective.items() if point.share_percent < threshold}
 
 
 async def list_areas(
@@ -239,8 +262,8 @@ async def list_areas(
     offset: int = 0,
 ) -> tuple[list[Area], int]:
     query = select(Area)
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
         query = query.where(
             sa.or_(
                 func.lower(col(Area.name)).like(pattern), func.lower(col(Area.code)).like(pattern)

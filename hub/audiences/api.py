@@ -25,8 +25,17 @@ class PartnerRef(BaseModel):
     kind: str
 
 
+class ContactRef(BaseModel):
+    id: int
+    organisation_id: int
+    name: str
+    language: str
+    notify_by: str
+
+
 class AudienceResolved(BaseModel):
     partners: list[PartnerRef]
+    contacts: list[ContactRef]
     partner_count: int
     contact_count: int
     by_kind: dict[str, int]
@@ -70,15 +79,22 @@ async def audience_or_404(
 AudienceDep = Annotated[Audience, Depends(audience_or_404)]
 
 
-@router.post("/resolve", response_model=AudienceResolved)
-async def resolve_audience(
-    spec: AudienceSpec, _staff: ApiStaffDep, session: SessionDep
-) -> AudienceResolved:
+async def _resolved(session: SessionDep, spec: AudienceSpec) -> AudienceResolved:
     result = await service.resolve(session, spec)
     return AudienceResolved(
         partners=[
             PartnerRef(id=o.id, name=o.name, kind=o.kind)  # type: ignore[arg-type]
             for o in result.organisations
+        ],
+        contacts=[
+            ContactRef(
+                id=c.id,
+                organisation_id=c.organisation_id,
+                name=c.name,  # type: ignore[arg-type]
+                language=c.language,
+                notify_by=c.notify_by,
+            )
+            for c in result.contacts
         ],
         partner_count=len(result.organisations),
         contact_count=len(result.contacts),
@@ -87,6 +103,14 @@ async def resolve_audience(
         by_language=result.by_language,
         uncovered_languages=result.uncovered_languages,
     )
+
+
+@router.post("/resolve", response_model=AudienceResolved)
+async def resolve_audience(
+    spec: AudienceSpec, _staff: ApiStaffDep, session: SessionDep
+) -> AudienceResolved:
+    """The partners and contact persons a spec addresses, with counts."""
+    return await _resolved(session, spec)
 
 
 @router.get("", response_model=list[AudienceRead])
@@ -106,6 +130,12 @@ async def create_audience(
 @router.get("/{audience_id}", response_model=AudienceRead)
 async def read_audience(audience: AudienceDep) -> AudienceRead:
     return _read(audience)
+
+
+@router.get("/{audience_id}/resolve", response_model=AudienceResolved)
+async def resolve_saved_audience(audience: AudienceDep, session: SessionDep) -> AudienceResolved:
+    """Who a saved audience addresses today (the registry may have changed since)."""
+    return await _resolved(session, service.spec_of(audience))
 
 
 @router.put("/{audience_id}", response_model=AudienceRead)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from hub.areas.pages import MAX_ID, area_choices, parse_id, percent
+from hub.areas.pages import area_choices, percent
 from hub.areas.service import all_areas
 from hub.audiences import service
 from hub.audiences.service import AudienceResult, AudienceSpec
@@ -26,11 +26,12 @@ from hub.auth.dependencies import StaffPageDep
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import HubError, NotFound
-from hub.forms import field_errors, see_other
+from hub.forms import field_errors, parse_id, see_other
 from hub.i18n import _, current_language, ngettext
 from hub.languages import COMMON_LANGUAGES, display_name, normalise_languages
 from hub.models import Area, Audience, OrganisationKind, OrganisationStatus
 from hub.partners import service as partners
+from hub.schemas import MAX_DB_ID as MAX_ID
 from hub.schemas import IdPath
 from hub.templating import render
 

@@ -31,6 +31,7 @@ from hub.models import (
 )
 from hub.partners import service as partners
 from hub.schemas import DbId
+from hub.text import clean
 
 
 class AudienceSpec(BaseModel):
@@ -84,7 +85,8 @@ async def _target_areas(session: AsyncSession, spec: AudienceSpec) -> set[int] |
             raise InvalidInput(message, errors=[FieldError("area_ids", message)])
         targets = await areas.expand_areas(session, set(spec.area_ids))  # type: ignore[arg-type]
     if spec.uptake_below is not None:
-        low = await areas.expand_areas(session, await areas.areas_below(session, spec.uptake_below))
+        # Children inherit a parent's figure only when they have none of their own.
+        low = await areas.areas_below(session, spec.uptake_below)
         targets = low if targets is None else targets & low
     return targets
 
@@ -182,7 +184,7 @@ async def save_audience(
     audience: Audience | None = None,
 ) -> Audience:
     """Create (or, given ``audience``, replace) a named audience."""
-    name = name.strip()
+    name = clean(name, field="name", max_length=200)
     if not name:
         raise InvalidInput(
             _("Give the audience a name."),

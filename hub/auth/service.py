@@ -25,6 +25,7 @@ from hub.models import (
     UserSession,
     utcnow,
 )
+from hub.text import clean
 
 API_TOKEN_PREFIX = "hub_"  # noqa: S105 - a prefix, not a secret
 
@@ -113,10 +114,16 @@ async def create_user(
             _("Only partner users belong to an organisation."),
             errors=[FieldError("organisation_id", _("Leave empty for staff users."))],
         )
-    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+    organisation = await session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation_id is not None and organisation is None:
         raise InvalidInput(
             _("The organisation does not exist."),
             errors=[FieldError("organisation_id", _("The organisation does not exist."))],
+        )
+    if organisation is not None and organisation.status == "offboarded":
+        raise Conflict(
+            _("The organisation is offboarded. Set it active again first."),
+            errors=[FieldError("organisation_id", _("The organisation is offboarded."))],
         )
     if password is not None:
         check_password(password, email=email)
@@ -134,12 +141,12 @@ async def create_user(
         )
     user = User(
         email=email,
-        name=name.strip(),
+        name=clean(name, field="name", max_length=200),
         role=role,
         organisation_id=organisation_id,
         password_hash=security.hash_password(password) if password else None,
         language=language,
-        phone=(phone or "").strip() or None,
+        phone=clean(phone, field="phone", max_length=40) or None,
         notify_by=NotifyBy(notify_by),
         org_role=org_role,
     )
@@ -201,6 +208,12 @@ async def revoke_user_access(session: AsyncSession, *, user_id: int) -> None:
         sa.update(ApiToken)
         .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=now)
+    )
+    # Unused invitation and sign-in links die too: re-enabling the account must not revive them.
+    await session.exec(
+        sa.update(OneTimeToken)
+        .where(col(OneTimeToken.user_id) == user_id, col(OneTimeToken.used_at).is_(None))
+        .values(used_at=now)
     )
     await session.flush()
 
@@ -280,8 +293,8 @@ async def create_api_token(
     session: AsyncSession, *, user: User, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """A new bearer token; the raw value is returned once and only its hash is kept."""
-    name = name.strip()
-    if not name or len(name) > 100:
+    name = clean(name, field="name", max_length=100)
+    if not name:
         raise InvalidInput(
             _("Give the token a name of 1 to 100 characters."),
             errors=[FieldError("name", _("Give the token a name of 1 to 100 characters."))],

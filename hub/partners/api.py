@@ -133,9 +133,12 @@ async def offboard_organisation(
 
 
 @router.get("/organisations/{organisation_id}/contacts", response_model=list[ContactRead])
-async def list_contacts(organisation: ApiOrganisationDep, session: SessionDep) -> list[ContactRead]:
+async def list_contacts(
+    organisation: ApiOrganisationDep, principal: ApiUserDep, session: SessionDep
+) -> list[ContactRead]:
     return [
-        ContactRead.model_validate(c) for c in await service.list_contacts(session, organisation)
+        ContactRead.model_validate(c)
+        for c in await service.list_contacts(session, organisation, principal=principal)
     ]
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from hub.forms import parse_count, parse_id
 from hub.i18n import _
 from hub.models import Channel, NotifyBy, OrganisationKind, OrganisationStatus, OrgRole
-from hub.partners.service import OrganisationView
+from hub.partners.service import MAX_AUDIENCE_ESTIMATE, OrganisationView
 
 _SPLIT = re.compile(r"[\s,;|/]+")
 
@@ -61,17 +62,19 @@ def parse_organisation(form: FormData, *, partner_fields_only: bool = False) -> 
     channels: list[tuple[Channel, int | None]] = []
     for channel in Channel:
         used = form.get(f"use_{channel.value}") == "yes"
-        raw = _text(form, f"estimate_{channel.value}").replace(".", "").replace(" ", "")
+        raw = _text(form, f"estimate_{channel.value}")
         values[f"use_{channel.value}"] = used
         values[f"estimate_{channel.value}"] = raw
         if not used and not raw:
             continue
         estimate: int | None = None
         if raw:
-            if not raw.isdigit():
-                errors[f"estimate_{channel.value}"] = _("Write a whole number of people.")
+            estimate = parse_count(raw, maximum=MAX_AUDIENCE_ESTIMATE)
+            if estimate is None:
+                errors[f"estimate_{channel.value}"] = _(
+                    "Write a whole number of people (at most 100,000,000)."
+                )
                 continue
-            estimate = int(raw)
         channels.append((channel, estimate))
     changes["channels"] = channels
     if partner_fields_only:
@@ -88,10 +91,11 @@ def parse_organisation(form: FormData, *, partner_fields_only: bool = False) -> 
         errors["status"] = _("Choose a status.")
     area_ids = []
     for raw_id in values["area_ids"]:
-        if raw_id.isdigit():
-            area_ids.append(int(raw_id))
-        else:
+        parsed = parse_id(raw_id)
+        if parsed is None:
             errors["area_ids"] = _("Choose areas from the list.")
+        else:
+            area_ids.append(parsed)
     changes.update(
         name=values["name"],
         kind=values["kind"] or None,

@@ -15,7 +15,7 @@ from hub.auth.dependencies import AdminPageDep, PageUserDep, StaffPageDep
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import HubError
-from hub.forms import field_errors, see_other
+from hub.forms import field_errors, parse_id, see_other
 from hub.i18n import _, current_language
 from hub.languages import COMMON_LANGUAGES, display_name
 from hub.models import (
@@ -56,7 +56,7 @@ async def partners_page(
     status_value = (
         OrganisationStatus(status) if status in {s.value for s in OrganisationStatus} else None
     )
-    area_value = int(area_id) if area_id.isdigit() else None
+    area_value = parse_id(area_id)
     views, total = await service.list_organisations(
         session,
         principal=principal,
@@ -170,7 +170,7 @@ async def _detail(
         {
             "view": await service.load_view(session, organisation),
             "area_names": area_names,
-            "contacts": await service.list_contacts(session, organisation),
+            "contacts": await service.list_contacts(session, organisation, principal=principal),
             "can_manage": service.can_manage_contacts(principal, organisation),
             "allow_coordinator": service.is_staff(principal),
             "invite_action": request.url_for(

@@ -60,7 +60,7 @@ async def _profile(
         {
             "view": await service.load_view(session, organisation),
             "area_names": area_names,
-            "contacts": await service.list_contacts(session, organisation),
+            "contacts": await service.list_contacts(session, organisation, principal=principal),
             "can_manage": service.can_manage_contacts(principal, organisation),
             "allow_coordinator": False,
             "invite_action": request.url_for("invite_member_page"),

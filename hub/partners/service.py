@@ -33,7 +33,9 @@ from hub.models import (
     User,
     utcnow,
 )
+from hub.text import clean, search_text
 
+MAX_AUDIENCE_ESTIMATE = 100_000_000
 # Fields a partner coordinator may change on their own organisation.
 PARTNER_EDITABLE = frozenset({"description", "languages", "channels"})
 
@@ -101,8 +103,8 @@ async def list_organisations(
                 )
             )
         )
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
         query = query.where(
             sa.or_(
                 func.lower(col(Organisation.name)).like(pattern),
@@ -172,6 +174,16 @@ async def organisation_by_external_id(
 # --- writing ---------------------------------------------------------------------------------
 
 
+def _name(value: str | None) -> str:
+    name = clean(value, field="name", max_length=200)
+    if not name:
+        raise InvalidInput(
+            _("Give the organisation a name."),
+            errors=[FieldError("name", _("Give the organisation a name."))],
+        )
+    return name
+
+
 def _check_languages(codes: list[str]) -> list[str]:
     valid, bad = normalise_languages(codes)
     if bad:
@@ -203,8 +215,8 @@ def _check_channels(channels: list[tuple[Channel, int | None]]) -> dict[Channel,
                 "channel": channel.value
             }
             raise InvalidInput(message, errors=[FieldError("channels", message)])
-        if estimate is not None and estimate < 0:
-            message = _("An audience estimate cannot be negative.")
+        if estimate is not None and not 0 <= estimate <= MAX_AUDIENCE_ESTIMATE:
+            message = _("An audience estimate is a number of people from 0 to 100,000,000.")
             raise InvalidInput(message, errors=[FieldError("channels", message)])
         result[channel] = estimate
     return result
@@ -265,16 +277,13 @@ async def create_organisation(
     channels: list[tuple[Channel, int | None]] | None = None,
 ) -> Organisation:
     """Register an organisation with the areas, languages and channels it reaches."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput(
-            _("Give the organisation a name."),
-            errors=[FieldError("name", _("Give the organisation a name."))],
-        )
+    name = _name(name)
+    description = clean(description, field="description", max_length=4000, multiline=True)
+    notes = clean(notes, field="notes", max_length=4000, multiline=True)
     checked_languages = _check_languages(languages or [])
     checked_areas = await _check_areas(session, area_ids or [])
     checked_channels = _check_channels(channels or [])
-    external_id = (external_id or "").strip() or None
+    external_id = clean(external_id, field="external_id", max_length=100) or None
     if external_id and await organisation_by_external_id(session, external_id):
         message = _("Another organisation has this external id.")
         raise Conflict(message, errors=[FieldError("external_id", message)])
@@ -282,7 +291,7 @@ async def create_organisation(
         name=name,
         kind=OrganisationKind(kind),
         status=OrganisationStatus(status),
-        description=description.strip(),
+        description=description,
         notes=notes.strip(),
         external_id=external_id,
     )
@@ -312,20 +321,18 @@ async def update_organisation(
             }
             raise Forbidden(message)
     if "name" in changes:
-        name = (changes["name"] or "").strip()
-        if not name:
-            raise InvalidInput(
-                _("Give the organisation a name."),
-                errors=[FieldError("name", _("Give the organisation a name."))],
-            )
-        organisation.name = name
+        organisation.name = _name(changes["name"])
     if changes.get("kind") is not None:
         organisation.kind = OrganisationKind(changes["kind"])
     for text_field in ("description", "notes"):
         if text_field in changes:
-            setattr(organisation, text_field, (changes[text_field] or "").strip())
+            setattr(
+                organisation,
+                text_field,
+                clean(changes[text_field], field=text_field, max_length=4000, multiline=True),
+            )
     if "external_id" in changes:
-        external_id = (changes["external_id"] or "").strip() or None
+        external_id = clean(changes["external_id"], field="external_id", max_length=100) or None
         if external_id and external_id != organisation.external_id:
             other = await organisation_by_external_id(session, external_id)
             if other is not None and other.id != organisation.id:
@@ -360,11 +367,11 @@ async def set_status(
         await offboard_organisation(session, organisation)
         return
     if organisation.status == OrganisationStatus.offboarded:
-        # Coming back: the organisation is active again, its people are invited anew.
         organisation.offboarded_at = None
     organisation.status = status
     session.add(organisation)
     await session.flush()
+    # Its contact persons stay disabled: an officer re-enables or re-invites those still there.
 
 
 async def offboard_organisation(session: AsyncSession, organisation: Organisation) -> None:
@@ -404,12 +411,17 @@ def can_manage_contacts(principal: User, organisation: Organisation) -> bool:
     )
 
 
-async def list_contacts(session: AsyncSession, organisation: Organisation) -> list[User]:
-    rows = await session.exec(
-        select(User)
-        .where(User.organisation_id == organisation.id, col(User.erased_at).is_(None))
-        .order_by(func.lower(col(User.name)), col(User.email))
+async def list_contacts(
+    session: AsyncSession, organisation: Organisation, *, principal: User
+) -> list[User]:
+    """The organisation's contact persons: all of them for officers and the coordinator; a
+    member sees only themselves (colleagues' phone numbers are not theirs to read)."""
+    query = select(User).where(
+        User.organisation_id == organisation.id, col(User.erased_at).is_(None)
     )
+    if not can_manage_contacts(principal, organisation):
+        query = query.where(User.id == principal.id)
+    rows = await session.exec(query.order_by(func.lower(col(User.name)), col(User.email)))
     return list(rows.all())
 
 
@@ -419,6 +431,8 @@ async def get_visible_contact(
     query = select(User).where(User.id == contact_id, User.role == Role.partner)
     if not is_staff(principal):
         query = query.where(User.organisation_id == principal.organisation_id)
+        if principal.org_role is not OrgRole.coordinator:
+            query = query.where(User.id == principal.id)  # a member: only themselves
     return (await session.exec(query)).first()
 
 
@@ -481,10 +495,12 @@ async def update_contact(
     session: AsyncSession, *, principal: User, contact: User, changes: dict[str, Any]
 ) -> User:
     own = principal.id == contact.id
+    # A coordinator looks after the members; other coordinators are the municipality's.
     coordinator = (
         not is_staff(principal)
         and principal.org_role is OrgRole.coordinator
         and principal.organisation_id == contact.organisation_id
+        and contact.org_role is not OrgRole.coordinator
     )
     if not (is_staff(principal) or own or coordinator):
         raise Forbidden(_("You may change only your own contact details."))
@@ -493,9 +509,9 @@ async def update_contact(
     if contact.erased_at is not None:
         raise Conflict(_("This contact has been erased."))
     if "name" in changes and changes["name"] is not None:
-        contact.name = changes["name"].strip()
+        contact.name = clean(changes["name"], field="name", max_length=200)
     if "phone" in changes:
-        contact.phone = (changes["phone"] or "").strip() or None
+        contact.phone = clean(changes["phone"], field="phone", max_length=40) or None
     if changes.get("language") is not None:
         languages, bad = normalise_languages([changes["language"]])
         if bad or not languages:
@@ -520,6 +536,8 @@ async def remove_contact(session: AsyncSession, *, principal: User, contact: Use
         raise Forbidden(_("Only your organisation's coordinator can remove members."))
     if principal.id == contact.id:
         raise Conflict(_("You cannot remove yourself. Ask the municipality."))
+    if not is_staff(principal) and contact.org_role is OrgRole.coordinator:
+        raise Forbidden(_("Only the municipality can remove a coordinator."))
     await auth.disable_user(session, user=contact)
 
 

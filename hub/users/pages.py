@@ -13,7 +13,7 @@ from hub.auth.dependencies import AdminPageDep
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import FieldError, HubError, InvalidInput
-from hub.forms import field_errors, see_other
+from hub.forms import field_errors, parse_id, see_other
 from hub.i18n import _
 from hub.models import Role
 from hub.templating import render
@@ -95,7 +95,7 @@ async def invite_user_page(
             email=email,
             name=name,
             role=Role(role),
-            organisation_id=int(organisation_id) if organisation_id.isdigit() else None,
+            organisation_id=parse_id(organisation_id),
             language=language if language in {"da", "en"} else "da",
         )
     except HubError as exc:

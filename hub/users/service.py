@@ -10,15 +10,19 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub.auth import service as auth
 from hub.errors import Conflict, FieldError, InvalidInput
 from hub.i18n import LANGUAGES, _
-from hub.models import Organisation, Role, User
+from hub.models import Organisation, OrgRole, Role, User
+from hub.text import clean, search_text
 
 
 def visible_users(principal: User) -> SelectOfScalar[User]:
     """The one place that decides which users a principal may see."""
     query = select(User)
     if principal.role is Role.partner:
-        # A partner sees the users of its own organisation, never anybody else.
+        # A partner sees the users of its own organisation, never anybody else; a member
+        # only themselves.
         query = query.where(User.organisation_id == principal.organisation_id)
+        if principal.org_role is not OrgRole.coordinator:
+            query = query.where(User.id == principal.id)
     return query
 
 
@@ -26,8 +30,8 @@ async def list_users(
     session: AsyncSession, *, principal: User, search: str = "", limit: int = 50, offset: int = 0
 ) -> tuple[list[User], int]:
     query = visible_users(principal)
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
         query = query.where(
             sa.or_(col(User.email).like(pattern), func.lower(col(User.name)).like(pattern))
         )
@@ -84,7 +88,7 @@ async def update_user(
         user.role = role
         await auth.revoke_user_access(session, user_id=user.id)  # type: ignore[arg-type]
     if name is not None:
-        user.name = name.strip()
+        user.name = clean(name, field="name", max_length=200)
     if language is not None:
         user.language = language
     if is_active is False and user.is_active:

@@ -163,3 +163,19 @@ async def test_audience_api_resolves_saves_and_refuses_partners(
     assert refused.status_code == 403
     listed = await client.get("/api/v1/audiences", headers=bearer(raw))
     assert [a["name"] for a in listed.json()] == ["Somali, low uptake"]
+
+
+async def test_a_child_is_judged_by_its_own_uptake_and_inherits_only_without_one(
+    db: Database,
+) -> None:
+    district = await make_area(db, code="D", uptake=[("2026-10-01", 66.0)])
+    doing_well = await make_area(
+        db, code="D-1", parent_id=district, kind="housing_area", uptake=[("2026-10-01", 91.0)]
+    )
+    unmeasured = await make_area(db, code="D-2", parent_id=district, kind="housing_area")
+    await make_partner(db, name="Well", languages=["so"], area_ids=[doing_well])
+    await make_partner(db, name="Unmeasured", languages=["so"], area_ids=[unmeasured])
+    async with unit_of_work(db, None) as session:
+        result = await audiences.resolve(session, AudienceSpec(languages=["so"], uptake_below=70))
+    assert [o.name for o in result.organisations] == ["Unmeasured"]
+    assert set(result.target_area_ids) == {district, unmeasured}

@@ -94,11 +94,13 @@ async def test_partner_users_need_an_organisation_and_staff_must_not_have_one(
 async def test_partners_see_only_their_own_organisation(
     client: httpx.AsyncClient, db: Database
 ) -> None:
+    from tests.factories import make_contact
+
     mosque = await make_organisation(db, name="Moskeforening")
     housing = await make_organisation(db, name="Boligforening")
-    imam = await make_user(db, role=Role.partner, organisation_id=mosque.id)
-    colleague = await make_user(db, role=Role.partner, organisation_id=mosque.id)
-    other = await make_user(db, role=Role.partner, organisation_id=housing.id)
+    imam = await make_contact(db, mosque, coordinator=True)
+    colleague = await make_contact(db, mosque)
+    other = await make_contact(db, housing)
     await make_user(db, role=Role.officer)
     raw = await api_token(client, db, imam)
     listing = await client.get("/api/v1/users", headers=bearer(raw))
@@ -111,6 +113,11 @@ async def test_partners_see_only_their_own_organisation(
     # Another organisation's user does not exist as far as this partner can tell.
     hidden = await client.get(f"/api/v1/users/{other.id}", headers=bearer(raw))
     assert hidden.status_code == 404
+    # A member sees only themselves: colleagues' details are for the coordinator.
+    member = bearer(await api_token(client, db, colleague))
+    mine = await client.get("/api/v1/users", headers=member)
+    assert [u["email"] for u in mine.json()["items"]] == [colleague.email]
+    assert (await client.get(f"/api/v1/users/{imam.id}", headers=member)).status_code == 404
 
 
 async def test_user_list_is_searchable_and_paginated(
