@@ -25,34 +25,6 @@ Format = Literal["partners", "areas"]
 # The uploaded file waits in Redis between the dry run and the commit, for its uploader only.
 PENDING_SECONDS = 3600
 SHOWN_CHANGES = 200
-# The columns each format knows (their English names; Danish headers work too).
-PARTNER_COLUMNS = (
-    "external_id",
-    "name",
-    "kind",
-    "description",
-    "languages",
-    "areas",
-    "channels",
-    "status",
-    "notes",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "contact_language",
-    "contact_notify",
-    "contact_role",
-)
-AREA_COLUMNS = (
-    "code",
-    "name",
-    "kind",
-    "parent_code",
-    "population",
-    "uptake_date",
-    "uptake_percent",
-    "age_band",
-)
 
 
 def _pending_key(settings: SettingsDep, user: User, token: str) -> str:
@@ -89,8 +61,8 @@ def _index(request: Request, *, errors: dict[str, str], status_code: int = 200) 
     context = {
         "max_mb": csvfile.MAX_BYTES // (1024 * 1024),
         "errors": errors,
-        "partner_columns": PARTNER_COLUMNS,
-        "area_columns": AREA_COLUMNS,
+        "partner_columns": service.PARTNER_COLUMNS,
+        "area_columns": service.AREA_COLUMNS,
     }
     return render(request, "imports/index.html", context, status_code=status_code)
 

@@ -153,33 +153,53 @@ async def create_partner_page(
     return await _form_page(request, session, form=form, organisation=None, status_code=400)
 
 
-async def _detail(
+async def organisation_page(
     request: Request,
     session: SessionDep,
     principal: User,
     organisation: Organisation,
     *,
+    template: str,
+    invite_action: str,
     contact_form: dict[str, str] | None = None,
     contact_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """An organisation's page with its contact persons (the officer's and the partner's own)."""
     _all, area_names = await _area_choices(session)
     return render(
         request,
-        "partners/detail.html",
+        template,
         {
             "view": await service.load_view(session, organisation),
             "area_names": area_names,
             "contacts": await service.list_contacts(session, organisation, principal=principal),
             "can_manage": service.can_manage_contacts(principal, organisation),
             "allow_coordinator": service.is_staff(principal),
-            "invite_action": request.url_for(
-                "invite_contact_page", organisation_id=organisation.id
-            ),
+            "invite_action": invite_action,
             "contact_form": contact_form or {},
             "contact_errors": contact_errors or {},
         },
         status_code=status_code,
+    )
+
+
+async def _detail(
+    request: Request,
+    session: SessionDep,
+    principal: User,
+    organisation: Organisation,
+    **kwargs: Any,
+) -> Response:
+    action = str(request.url_for("invite_contact_page", organisation_id=organisation.id))
+    return await organisation_page(
+        request,
+        session,
+        principal,
+        organisation,
+        template="partners/detail.html",
+        invite_action=action,
+        **kwargs,
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from hub.areas import service as areas
 from hub.auth.csrf import require_csrf
 from hub.auth.dependencies import PageUserDep, SignedInUserDep
 from hub.db import rollback
@@ -17,7 +16,7 @@ from hub.forms import field_errors, safe_next, see_other
 from hub.i18n import _
 from hub.models import Organisation, OrgRole, User
 from hub.partners import forms, service
-from hub.partners.pages import invite_from_form
+from hub.partners.pages import invite_from_form, organisation_page
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,26 +47,16 @@ async def _profile(
     session: SessionDep,
     principal: User,
     organisation: Organisation,
-    *,
-    contact_form: dict[str, str] | None = None,
-    contact_errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    **kwargs: Any,
 ) -> Response:
-    area_names = {a.id: a.name for a in await areas.all_areas(session)}
-    return render(
+    return await organisation_page(
         request,
-        "portal/organisation.html",
-        {
-            "view": await service.load_view(session, organisation),
-            "area_names": area_names,
-            "contacts": await service.list_contacts(session, organisation, principal=principal),
-            "can_manage": service.can_manage_contacts(principal, organisation),
-            "allow_coordinator": False,
-            "invite_action": request.url_for("invite_member_page"),
-            "contact_form": contact_form or {},
-            "contact_errors": contact_errors or {},
-        },
-        status_code=status_code,
+        session,
+        principal,
+        organisation,
+        template="portal/organisation.html",
+        invite_action=str(request.url_for("invite_member_page")),
+        **kwargs,
     )
 
 
