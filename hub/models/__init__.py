@@ -11,7 +11,21 @@ from hub.models.auth import (
     UserSession,
 )
 from hub.models.base import UTCDateTime, utcnow
-from hub.models.campaigns import Campaign, CampaignStatus
+from hub.models.campaigns import (
+    Campaign,
+    CampaignItem,
+    CampaignRecipient,
+    CampaignStatus,
+    FilmSubmission,
+    ItemKind,
+    ItemVariant,
+    Material,
+    MaterialDownload,
+    MaterialKind,
+    ProcessingStatus,
+    SubmissionStatus,
+    VariantVersion,
+)
 from hub.models.partners import (
     Area,
     AreaKind,
@@ -33,8 +47,16 @@ __all__ = [
     "AreaUptake",
     "Audience",
     "Campaign",
+    "CampaignItem",
+    "CampaignRecipient",
     "CampaignStatus",
     "Channel",
+    "FilmSubmission",
+    "ItemKind",
+    "ItemVariant",
+    "Material",
+    "MaterialDownload",
+    "MaterialKind",
     "NotifyBy",
     "OneTimeToken",
     "OrgRole",
@@ -44,10 +66,13 @@ __all__ = [
     "OrganisationKind",
     "OrganisationLanguage",
     "OrganisationStatus",
+    "ProcessingStatus",
     "Role",
+    "SubmissionStatus",
     "TokenPurpose",
     "UTCDateTime",
     "User",
     "UserSession",
+    "VariantVersion",
     "utcnow",
 ]
