@@ -25,6 +25,7 @@ from hub.audiences import api as audiences_api
 from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
+from hub.campaigns import api as campaigns_api
 from hub.config import Settings, load_settings
 from hub.errors import (
     AgreementRequired,
@@ -38,6 +39,7 @@ from hub.imports import api as imports_api
 from hub.imports import pages as imports_pages
 from hub.imports.csvfile import MAX_BYTES as MAX_IMPORT_BYTES
 from hub.limits import BodyLimitMiddleware
+from hub.materials import api as materials_api
 from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
@@ -295,8 +297,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     # CSV imports: the file plus the form around it, refused while it streams in.
     import_limit = MAX_IMPORT_BYTES + 256 * 1024
+    # Material uploads: the file part is capped while it streams (hub.materials.upload); this
+    # stops a body that grows past the cap for any other reason.
+    material_limit = settings.max_upload_bytes + 1024 * 1024
     app.add_middleware(
-        BodyLimitMiddleware, limits=[("/imports", import_limit), ("/api/v1/imports", import_limit)]
+        BodyLimitMiddleware,
+        limits=[
+            ("/imports", import_limit),
+            ("/api/v1/imports", import_limit),
+            ("/api/v1/materials", material_limit),
+        ],
     )
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
     app.add_middleware(RequestStateMiddleware)  # outermost: before anything writes state
@@ -323,8 +333,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         partners_api.router,
         areas_api.router,
         audiences_api.router,
+        campaigns_api.router,
         imports_api.router,
         imports_api.export_router,
+        materials_api.router,
         system_pages.router,
         auth_pages.router,
         users_pages.router,

@@ -7,13 +7,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from arq import func
+from arq import cron, func
 from arq.worker import Worker
 
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
-from workers import auth, system
+from workers import auth, campaigns, system
 
 log = logging.getLogger("hub.worker")
 
@@ -21,6 +21,11 @@ FUNCTIONS = [
     func(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
     func(auth.send_magic_link, name="auth.send_magic_link", max_tries=2),
     func(system.noop, name="system.noop"),
+]
+
+CRON_JOBS = [
+    # Every minute at second 0; unique, so two workers never run it twice at once.
+    cron(campaigns.publish_due, name="campaigns.publish_due", second=0, unique=True),
 ]
 
 
@@ -49,6 +54,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
         "queue_name": settings.queue_name,
         "redis_settings": jobs.redis_settings(settings.redis_url),
         "job_serializer": jobs.serialize,
