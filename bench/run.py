@@ -216,6 +216,10 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, env["HUB_DATABASE_URL"])
         await bench_http(env, workdir)
         await bench_jobs(env)
+    # Uploads: a large film against `cp && sync` (its own server, temp dir and media root).
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, str(ROOT / "bench" / "upload.py")], check=True
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     redis_prefix: str = "hub:"
     media_root: Path = Path("media")
+    # Internal location prefix (e.g. "/_protected_media/") of a fronting nginx: downloads then
+    # answer with X-Accel-Redirect and nginx sends the file. Empty: the hub sends it itself.
+    media_accel_redirect: str = ""
     max_upload_mb: int = Field(default=1024, ge=1)
 
     smtp_host: str = "127.0.0.1"

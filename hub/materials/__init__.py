@@ -1,0 +1,1 @@
+"""Materials: uploaded files (films, audio, documents, images), stored once by content."""
