@@ -40,6 +40,7 @@ from hub.imports import pages as imports_pages
 from hub.imports.csvfile import MAX_BYTES as MAX_IMPORT_BYTES
 from hub.limits import BodyLimitMiddleware
 from hub.materials import api as materials_api
+from hub.materials import downloads as materials_downloads
 from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
@@ -337,6 +338,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_api.router,
         imports_api.export_router,
         materials_api.router,
+        materials_downloads.router,
         system_pages.router,
         auth_pages.router,
         users_pages.router,
