@@ -216,10 +216,12 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, env["HUB_DATABASE_URL"])
         await bench_http(env, workdir)
         await bench_jobs(env)
-    # Uploads: a large film against `cp && sync` (its own server, temp dir and media root).
-    await asyncio.to_thread(
-        subprocess.run, [sys.executable, str(ROOT / "bench" / "upload.py")], check=True
-    )
+    # Uploads: a large film against `cp && sync`; downloads against nginx sendfile (each with
+    # its own servers, temp dirs and media root).
+    for script in ("upload.py", "download.py"):
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, str(ROOT / "bench" / script)], check=True
+        )
 
 
 if __name__ == "__main__":
