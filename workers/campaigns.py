@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.campaigns import service
 from hub.db import unit_of_work
+from hub.mail import PermanentMailError
 from hub.state import HubState
 
 log = logging.getLogger("hub.campaigns")
@@ -20,3 +21,37 @@ async def publish_due(ctx: dict[str, Any]) -> list[int]:
     if published:
         log.info("campaigns.published_due", extra={"campaign_ids": published})
     return published
+
+
+async def notify_correction(ctx: dict[str, Any], variant_id: int, old_version: int) -> str:
+    """E-mail every organisation that downloaded an earlier file of a variant."""
+    state: HubState = ctx["hub"]
+    async with unit_of_work(state.db, None, write=False) as session:
+        notices = await service.correction_notices(
+            session, variant_id=variant_id, old_version=old_version
+        )
+        messages = [
+            state.mailer.render(
+                "correction",
+                to=n.contact.email,
+                language=n.contact.language,
+                context={
+                    "name": n.contact.name or n.contact.email,
+                    "item_title": n.item.title,
+                    "campaign_title": n.campaign.title,
+                    "language": n.variant.language,
+                    "link": f"{state.settings.base_url}/api/v1/variants/{n.variant.id}/download",
+                },
+                # One notice per contact and correction, even if the job runs twice.
+                message_id=f"<correction-{variant_id}-{old_version}-{n.contact.id}@partner-hub>",
+            )
+            for n in notices
+        ]
+    sent = 0
+    for message in messages:
+        try:
+            await state.mailer.send(message)
+            sent += 1
+        except PermanentMailError as exc:
+            log.warning("campaigns.correction_refused", extra={"error": str(exc)})
+    return f"sent {sent} of {len(messages)}"

@@ -13,7 +13,7 @@ from arq.worker import Worker
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
-from workers import auth, campaigns, system
+from workers import auth, campaigns, materials, system
 
 log = logging.getLogger("hub.worker")
 
@@ -21,6 +21,13 @@ FUNCTIONS = [
     func(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
     func(auth.send_magic_link, name="auth.send_magic_link", max_tries=2),
     func(system.noop, name="system.noop"),
+    func(campaigns.notify_correction, name="campaigns.notify_correction", max_tries=3),
+    func(
+        materials.process_film,
+        name="materials.process_film",
+        max_tries=materials.MAX_TRIES,
+        timeout=materials.JOB_TIMEOUT,
+    ),
 ]
 
 CRON_JOBS = [

@@ -12,6 +12,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from hub import jobs
 from hub.audiences import service as audiences
 from hub.audiences.service import AudienceSpec
 from hub.errors import Conflict, FieldError, InvalidInput
@@ -530,6 +531,13 @@ async def set_variant(
                     )
                 )
                 variant.version += 1
+                # Whoever downloaded the earlier file hears that a correction exists.
+                jobs.defer(
+                    session,
+                    "campaigns.notify_correction",
+                    variant.id,  # type: ignore[arg-type]
+                    variant.version - 1,
+                )
             variant.material_id = material_id
         variant.updated_at = utcnow()
     session.add(variant)
@@ -591,3 +599,58 @@ async def coverage(session: AsyncSession, campaign: Campaign) -> Coverage:
         audience_languages=audience_languages,
         uncovered={k: v for k, v in uncovered.items() if v},
     )
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorrectionNotice:
+    contact: User
+    campaign: Campaign
+    item: CampaignItem
+    variant: ItemVariant
+
+
+async def correction_notices(
+    session: AsyncSession, *, variant_id: int, old_version: int
+) -> list[CorrectionNotice]:
+    """Who must hear that a file was corrected: the e-mail contacts of every organisation that
+    downloaded the version before ``old_version + 1``."""
+    from hub.models import MaterialDownload, NotifyBy, VariantVersion
+
+    variant = await session.get(ItemVariant, variant_id)
+    if variant is None:
+        return []
+    old = (
+        await session.exec(
+            select(VariantVersion).where(
+                VariantVersion.variant_id == variant_id, VariantVersion.version == old_version
+            )
+        )
+    ).first()
+    if old is None:
+        return []
+    item = await session.get(CampaignItem, variant.item_id)
+    campaign = await session.get(Campaign, item.campaign_id) if item else None
+    if item is None or campaign is None:
+        return []
+    organisation_ids = select(MaterialDownload.organisation_id).where(
+        MaterialDownload.material_id == old.material_id,
+        MaterialDownload.variant_id == variant_id,
+    )
+    contacts = (
+        await session.exec(
+            select(User)
+            .where(
+                col(User.organisation_id).in_(organisation_ids),
+                col(User.is_active).is_(True),
+                col(User.erased_at).is_(None),
+                col(User.notify_by).in_([NotifyBy.email, NotifyBy.both]),
+            )
+            .order_by(col(User.id))
+        )
+    ).all()
+    return [
+        CorrectionNotice(contact=c, campaign=campaign, item=item, variant=variant) for c in contacts
+    ]

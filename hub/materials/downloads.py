@@ -150,7 +150,8 @@ async def _serve(
     return response
 
 
-@router.api_route("/api/v1/variants/{variant_id}/download", methods=["GET", "HEAD"])
+@router.get("/api/v1/variants/{variant_id}/download")
+@router.head("/api/v1/variants/{variant_id}/download", include_in_schema=False)
 async def download_variant(
     request: Request,
     variant_id: IdPath,
@@ -241,7 +242,8 @@ async def shared_download(
     )
 
 
-@router.api_route("/api/v1/materials/{material_id}/download", methods=["GET", "HEAD"])
+@router.get("/api/v1/materials/{material_id}/download")
+@router.head("/api/v1/materials/{material_id}/download", include_in_schema=False)
 async def download_material(
     request: Request,
     material_id: IdPath,

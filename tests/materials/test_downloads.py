@@ -173,3 +173,62 @@ async def test_renditions_that_do_not_exist_yet_are_404(
     assert (await client.get(url, headers=world["officer"])).status_code == 404  # type: ignore[arg-type]
     bad = f"/api/v1/variants/{world['variant']}/download?rendition=everything"
     assert (await client.get(bad, headers=world["officer"])).status_code == 422  # type: ignore[arg-type]
+
+
+async def test_organisations_that_downloaded_an_old_version_hear_of_the_correction(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: object,
+    mailbox: object,
+    world: dict[str, object],
+) -> None:
+    from tests.test_worker_e2e import run_burst_worker
+
+    officer = world["officer"]
+    async with db.session(write=False) as session:
+        from hub.models import User
+
+        contact = (
+            await session.exec(select(User).where(User.organisation_id == world["somali"]))
+        ).one()
+    other = await make_partner(db, name="Also Somali", languages=["so"])
+    bystander = await make_contact(db, other, email="bystander@example.org")
+    await client.post(f"/api/v1/campaigns/{world['campaign']}/publish", headers=officer)  # type: ignore[arg-type]
+    await client.get(f"/api/v1/variants/{world['variant']}/download", headers=world["partner"])  # type: ignore[arg-type]
+    await run_burst_worker(settings)  # type: ignore[arg-type]
+    mailbox.clear()  # type: ignore[attr-defined]
+
+    corrected = await client.post(
+        "/api/v1/materials",
+        headers=officer,
+        files={  # type: ignore[arg-type]
+            "file": ("plakat.png", samples.png(), "application/octet-stream")
+        },
+    )
+    item_id = (
+        await client.get(f"/api/v1/campaigns/{world['campaign']}/items", headers=officer)
+    ).json()[0]["id"]  # type: ignore[arg-type]
+    await client.put(
+        f"/api/v1/items/{item_id}/variants/so",
+        headers=officer,  # type: ignore[arg-type]
+        json={"material_id": corrected.json()["id"]},
+    )
+    await run_burst_worker(settings)  # type: ignore[arg-type]
+    [notice] = mailbox.to(contact.email)  # type: ignore[attr-defined]
+    from email.header import decode_header, make_header
+
+    subject = str(make_header(decode_header(notice["Subject"])))
+    assert subject == "Corrected material: Plakat før vinteren"
+    assert mailbox.to(bystander.email) == []  # type: ignore[attr-defined]
+
+
+async def test_head_answers_without_a_body_and_is_not_counted(
+    client: httpx.AsyncClient, db: Database, world: dict[str, object]
+) -> None:
+    await client.post(f"/api/v1/campaigns/{world['campaign']}/publish", headers=world["officer"])  # type: ignore[arg-type]
+    head = await client.head(
+        f"/api/v1/variants/{world['variant']}/download", headers=world["partner"]
+    )  # type: ignore[arg-type]
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(samples.pdf())
+    assert await _downloads(db) == []
