@@ -142,3 +142,31 @@ async def _release(state: HubState, material_id: int, *, will_retry: bool) -> No
     except Exception:
         # The database itself is away: the next try (or a sweep) sets it right.
         log.exception("materials.film_release_failed", extra={"material_id": material_id})
+
+
+# Uploads in progress write their temp file continuously; one untouched this long was left by a
+# crash (a failed upload removes its own at once).
+STALE_TEMP_SECONDS = 6 * 3600
+
+
+async def clean_temp_files(ctx: dict[str, Any]) -> int:
+    """Delete temp files that crashed uploads or film jobs left behind (hourly)."""
+    state: HubState = ctx["hub"]
+    storage = LocalStorage(state.settings.media_root)
+
+    def sweep() -> int:
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        removed = 0
+        for path in storage.temp_files():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished or cleaned up meanwhile
+        return removed
+
+    removed = await asyncio.to_thread(sweep)
+    if removed:
+        log.info("materials.temp_files_removed", extra={"count": removed})
+    return removed

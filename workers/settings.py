@@ -33,6 +33,13 @@ FUNCTIONS = [
 CRON_JOBS = [
     # Every minute at second 0; unique, so two workers never run it twice at once.
     cron(campaigns.publish_due, name="campaigns.publish_due", second=0, unique=True),
+    cron(
+        materials.clean_temp_files,
+        name="materials.clean_temp_files",
+        minute=17,
+        second=0,
+        unique=True,
+    ),
 ]
 
 

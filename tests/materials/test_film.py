@@ -466,3 +466,25 @@ def test_parse_info_applies_rotation_and_pixel_shape() -> None:
 """
     assert film.parse_info(report) == (62.5, 1080, 1920, True)
     assert film.parse_info("Input #0\n  Stream #0:0: Audio: mp3, 44100 Hz") is None
+
+
+async def test_stale_temp_files_are_swept_and_fresh_ones_kept(settings: Settings) -> None:
+    import os
+    import time
+
+    from hub.materials.storage import LocalStorage
+    from hub.state import HubState
+    from workers import materials as material_jobs
+
+    storage = LocalStorage(settings.media_root)
+    stale, fresh = storage.open_temp(), storage.open_temp()
+    for temp in (stale, fresh):
+        temp.close(sync=False)
+    old = time.time() - material_jobs.STALE_TEMP_SECONDS - 60
+    os.utime(stale.path, (old, old))
+    state = await HubState.open(settings)
+    try:
+        assert await material_jobs.clean_temp_files({"hub": state}) == 1
+    finally:
+        await state.close()
+    assert storage.temp_files() == [fresh.path]
