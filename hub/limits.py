@@ -10,10 +10,6 @@ from hub import i18n
 from hub.i18n import _
 
 
-class BodyTooLarge(Exception):
-    """Raised inside the app once the limit is passed (its response is already sent)."""
-
-
 class BodyLimitMiddleware:
     """Refuse request bodies above a per-path-prefix limit with 413.
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from arq import Retry
@@ -11,6 +13,7 @@ from arq import Retry
 from hub.auth import service
 from hub.db import unit_of_work
 from hub.mail import PermanentMailError, TemporaryMailError
+from hub.models import User
 from hub.state import HubState
 
 log = logging.getLogger("hub.auth")
@@ -24,27 +27,55 @@ RETRY_DELAYS = (
 )
 
 
-async def send_invitation(ctx: dict[str, Any], user_id: int) -> str:
-    """E-mail a user a fresh link to choose a password."""
-    state: HubState = ctx["hub"]
-    ttl = timedelta(days=state.settings.invitation_days)
-    # The token is committed before the mail goes out: a retry makes a new link, and a link
-    # that was mailed always exists.
+Prepare = Callable[..., Awaitable[tuple[User, str] | None]]
+
+
+async def _link_mail(
+    state: HubState,
+    *,
+    user_id: int,
+    prepare: Prepare,
+    ttl: timedelta,
+    template: str,
+    path: str,
+    context: dict[str, Any],
+) -> EmailMessage | None:
+    """Make a single-use link for the user and render the e-mail carrying it (None: skip).
+
+    The token is committed before the mail goes out: a retry makes a new link, and a link that
+    was mailed always exists.
+    """
     async with unit_of_work(state.db, state.queue) as session:
-        prepared = await service.prepare_invitation(session, user_id=user_id, ttl=ttl)
+        prepared = await prepare(session, user_id=user_id, ttl=ttl)
         if prepared is None:
-            return "skipped: user gone, disabled or already has a password"
+            return None
         user, raw = prepared
-        message = state.mailer.render(
-            "invitation",
+        return state.mailer.render(
+            template,
             to=user.email,
             language=user.language,
             context={
                 "name": user.name or user.email,
-                "link": f"{state.settings.base_url}/invitation/{raw}",
-                "days": state.settings.invitation_days,
+                "link": f"{state.settings.base_url}{path}{raw}",
+                **context,
             },
         )
+
+
+async def send_invitation(ctx: dict[str, Any], user_id: int) -> str:
+    """E-mail a user a fresh link to choose a password."""
+    state: HubState = ctx["hub"]
+    message = await _link_mail(
+        state,
+        user_id=user_id,
+        prepare=service.prepare_invitation,
+        ttl=timedelta(days=state.settings.invitation_days),
+        template="invitation",
+        path="/invitation/",
+        context={"days": state.settings.invitation_days},
+    )
+    if message is None:
+        return "skipped: user gone, disabled or already has a password"
     try:
         await state.mailer.send(message)
     except TemporaryMailError as exc:
@@ -62,22 +93,18 @@ async def send_invitation(ctx: dict[str, Any], user_id: int) -> str:
 async def send_magic_link(ctx: dict[str, Any], user_id: int) -> str:
     """E-mail a sign-in link that works once, for at most 15 minutes."""
     state: HubState = ctx["hub"]
-    ttl = timedelta(minutes=state.settings.magic_link_minutes)
-    async with unit_of_work(state.db, state.queue) as session:
-        prepared = await service.prepare_magic_link(session, user_id=user_id, ttl=ttl)
-        if prepared is None:
-            return "skipped: user gone or disabled"
-        user, raw = prepared
-        message = state.mailer.render(
-            "magic_link",
-            to=user.email,
-            language=user.language,
-            context={
-                "name": user.name or user.email,
-                "link": f"{state.settings.base_url}/login/link/{raw}",
-                "minutes": state.settings.magic_link_minutes,
-            },
-        )
+    minutes = state.settings.magic_link_minutes
+    message = await _link_mail(
+        state,
+        user_id=user_id,
+        prepare=service.prepare_magic_link,
+        ttl=timedelta(minutes=minutes),
+        template="magic_link",
+        path="/login/link/",
+        context={"minutes": minutes},
+    )
+    if message is None:
+        return "skipped: user gone or disabled"
     try:
         await state.mailer.send(message)
     except TemporaryMailError as exc:

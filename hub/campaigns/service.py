@@ -192,17 +192,15 @@ async def update_campaign(
     return campaign
 
 
-def audience_spec_of(session_audience: Audience | None, campaign: Campaign) -> AudienceSpec | None:
-    if session_audience is not None:
-        return audiences.spec_of(session_audience)
+async def campaign_spec(session: AsyncSession, campaign: Campaign) -> AudienceSpec | None:
+    """The campaign's audience: its saved audience's spec, else its own, else None."""
+    if campaign.audience_id is not None:
+        audience = await session.get(Audience, campaign.audience_id)
+        if audience is not None:
+            return audiences.spec_of(audience)
     if campaign.audience_spec is not None:
         return AudienceSpec.model_validate(campaign.audience_spec)
     return None
-
-
-async def campaign_spec(session: AsyncSession, campaign: Campaign) -> AudienceSpec | None:
-    audience = await session.get(Audience, campaign.audience_id) if campaign.audience_id else None
-    return audience_spec_of(audience, campaign)
 
 
 # --- the life cycle --------------------------------------------------------------------------

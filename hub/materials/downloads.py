@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -87,10 +86,6 @@ def _file_of(material: Material, rendition: Rendition) -> tuple[str, str, str]:
     return key, content_type, f"{material.sha256}-{rendition}"
 
 
-def _accel_key(key: str) -> str:
-    return str(PurePosixPath(key[:2]) / key)
-
-
 def _counts_as_download(request: Request) -> bool:
     # A video player fetches many ranges per viewing: count a GET of the whole file or of its
     # first bytes, not HEAD, revalidations or later ranges.
@@ -134,7 +129,7 @@ async def _serve(
         etag=etag,
         download_name=_download_name(item, variant, material, rendition),
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=_accel_key(key),
+        accel_key=storage.relative(key),
     )
     if (
         organisation_id is not None
@@ -265,5 +260,5 @@ async def download_material(
         etag=etag,
         download_name=material.original_filename or f"material-{material.id}.{material.extension}",
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=_accel_key(key),
+        accel_key=storage.relative(key),
     )

@@ -166,10 +166,14 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 temp.path.unlink()
 
-    def path(self, key: str) -> Path:
+    def relative(self, key: str) -> str:
+        """Where ``key`` lives below ``objects/`` (also the X-Accel-Redirect path)."""
         if not _KEY.fullmatch(key):
             raise InvalidKey(key)
-        return self.objects_dir / key[:2] / key
+        return f"{key[:2]}/{key}"
+
+    def path(self, key: str) -> Path:
+        return self.objects_dir / self.relative(key)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
