@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +52,27 @@ class Settings(BaseSettings):
     smtp_from: str = "Partner Hub <noreply@localhost>"
     smtp_timeout_seconds: float = 20.0
 
+    # SMS through an HTTP gateway: POST to the URL with the JSON body below, where the strings
+    # {to}, {text} and {sender} are replaced (JSON-escaped); the auth header as "Name: value".
+    sms_gateway_url: str = ""
+    sms_gateway_auth_header: str = ""
+    sms_gateway_body: str = '{"to": "{to}", "text": "{text}", "from": "{sender}"}'
+    sms_sender: str = "Kommunen"
+    # Partner webhooks to private, loopback or link-local addresses are refused unless set.
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Sending limits per channel (0: no limit) and per contact.
+    email_per_second: float = Field(default=50.0, ge=0)
+    email_per_hour: int = Field(default=0, ge=0)
+    sms_per_second: float = Field(default=5.0, ge=0)
+    sms_per_hour: int = Field(default=0, ge=0)
+    webhook_per_second: float = Field(default=20.0, ge=0)
+    webhook_per_hour: int = Field(default=0, ge=0)
+    notifications_per_contact_per_week: int = Field(default=5, ge=1)
+    # Deliveries per send job, and how long a send job holds them before a sweep may retry.
+    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_lease_seconds: int = Field(default=300, ge=10)
+
     default_language: Literal["da", "en"] = "da"
     session_hours: int = Field(default=12, ge=1)
     login_max_failures_per_account: int = Field(default=5, ge=1)
@@ -65,6 +87,15 @@ class Settings(BaseSettings):
     dpa_version: str = "2026-1"
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+
+    @field_validator("sms_gateway_body")
+    @classmethod
+    def _json_body(cls, value: str) -> str:
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"HUB_SMS_GATEWAY_BODY is not valid JSON: {exc}") from None
+        return value
 
     @field_validator("base_url")
     @classmethod

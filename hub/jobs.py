@@ -66,11 +66,13 @@ def defer(
     *args: JobArg,
     key: str | None = None,
     defer_by: timedelta | None = None,
+    named_by: Sequence[JobArg] | None = None,
 ) -> None:
     """Ask for job ``name(*args)`` once the session's unit of work commits.
 
     ``key`` distinguishes deliberate repeats of the same job (a retry round, a new version);
-    without it the job id is derived from the name and arguments alone.
+    without it the job id is derived from the name and arguments alone (or from ``named_by``
+    instead of the arguments, when they are many).
     """
     for arg in args:
         if not isinstance(arg, int | str):
@@ -78,7 +80,8 @@ def defer(
     buffer = session.info.get(_BUFFER_KEY)
     if buffer is None:
         raise RuntimeError("jobs.defer() needs a session opened by hub.db.unit_of_work()")
-    job_key = ":".join([name, *(str(a) for a in args), *([key] if key else [])])
+    naming = args if named_by is None else tuple(named_by)
+    job_key = ":".join([name, *(str(a) for a in naming), *([key] if key else [])])
     buffer.add(PendingJob(name=name, args=tuple(args), key=job_key, defer_by=defer_by))
 
 

@@ -77,29 +77,38 @@ class Mailer:
             message_id=message_id,
         )
 
-    async def send(self, message: EmailMessage) -> None:
+    def connection(self) -> aiosmtplib.SMTP:
+        """An SMTP client for several messages on one connection (use ``async with``)."""
         s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            timeout=s.smtp_timeout_seconds,
+        )
+
+    async def send(self, message: EmailMessage) -> None:
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username or None,
-                password=s.smtp_password or None,
-                use_tls=s.smtp_security == "tls",
-                start_tls=s.smtp_security == "starttls",
-                timeout=s.smtp_timeout_seconds,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-            if codes and all(500 <= code < 600 for code in codes):
-                raise PermanentMailError(detail) from exc
-            raise TemporaryMailError(detail) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise PermanentMailError(f"{exc.code} {exc.message}") from exc
-            raise TemporaryMailError(f"{exc.code} {exc.message}") from exc
+            async with self.connection() as smtp:
+                await smtp.send_message(message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TemporaryMailError(str(exc) or type(exc).__name__) from exc
+            raise classify(exc) from exc
         log.info("mail.sent", extra={"subject": message["Subject"]})
+
+
+def classify(exc: BaseException) -> PermanentMailError | TemporaryMailError:
+    """A 5xx refusal is permanent; a 4xx, a timeout or a lost connection is temporary."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        if codes and all(500 <= code < 600 for code in codes):
+            return PermanentMailError(detail)
+        return TemporaryMailError(detail)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if 500 <= exc.code < 600:
+            return PermanentMailError(f"{exc.code} {exc.message}")
+        return TemporaryMailError(f"{exc.code} {exc.message}")
+    return TemporaryMailError(str(exc) or type(exc).__name__)

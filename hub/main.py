@@ -26,7 +26,13 @@ from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.campaigns import api as campaigns_api
+from hub.campaigns import pages as campaigns_pages
+from hub.campaigns import portal as campaigns_portal
+from hub.campaigns import review as campaigns_review
+from hub.campaigns import submissions_api
 from hub.config import Settings, load_settings
+from hub.distribution import api as distribution_api
+from hub.distribution import pages as distribution_pages
 from hub.errors import (
     AgreementRequired,
     HubError,
@@ -307,6 +313,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("/imports", import_limit),
             ("/api/v1/imports", import_limit),
             ("/api/v1/materials", material_limit),
+            ("/api/v1/submissions", material_limit),
+            # Upload forms of the composer and of partners' own films.
+            ("/campaigns", material_limit),
+            ("/portal/campaigns", material_limit),
         ],
     )
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
@@ -338,6 +348,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_api.router,
         imports_api.export_router,
         materials_api.router,
+        submissions_api.router,
+        distribution_api.router,
         materials_downloads.router,
         system_pages.router,
         auth_pages.router,
@@ -347,6 +359,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         areas_pages.router,
         audiences_pages.router,
         imports_pages.router,
+        campaigns_pages.router,
+        campaigns_portal.router,
+        campaigns_review.router,
+        distribution_pages.router,
     ):
         app.include_router(router)
     return app

@@ -14,7 +14,8 @@ from starlette.responses import HTMLResponse
 
 from hub import i18n
 from hub.auth.security import MIN_PASSWORD_LENGTH
-from hub.languages import display_name
+from hub.languages import direction, display_name
+from hub.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -47,6 +48,8 @@ def _build_environment() -> Environment:
     env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
     env.globals["language_name"] = lambda code: display_name(code, i18n.current_language())
     env.filters["datetime"] = _format_time
+    env.filters["markdown"] = render_markdown
+    env.globals["text_direction"] = direction
     return env
 
 

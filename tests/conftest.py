@@ -107,6 +107,8 @@ class Mailbox:
     ) -> str:
         if address.startswith("reject"):  # a mailbox that does not exist: permanent failure
             return "550 5.1.1 No such user"
+        if address.startswith("busy"):  # a full or greylisting mailbox: try again later
+            return "451 4.2.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
         return "250 OK"
 

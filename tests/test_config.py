@@ -70,3 +70,10 @@ def test_default_database_is_sqlite_under_var(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path / "v")
     assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'v' / 'hub.db'}"
     assert settings.is_sqlite and settings.embedded_redis
+
+
+def test_the_sms_gateway_body_must_be_json() -> None:
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError, match="HUB_SMS_GATEWAY_BODY"):
+        Settings(_env_file=None, sms_gateway_body='{"to": {to}}')  # type: ignore[call-arg]

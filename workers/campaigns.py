@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hub.campaigns import service
+from hub.campaigns import service, submissions
 from hub.db import unit_of_work
+from hub.languages import display_name
 from hub.mail import PermanentMailError
+from hub.models import SubmissionStatus
 from hub.state import HubState
 
 log = logging.getLogger("hub.campaigns")
@@ -55,3 +57,37 @@ async def notify_correction(ctx: dict[str, Any], variant_id: int, old_version: i
         except PermanentMailError as exc:
             log.warning("campaigns.correction_refused", extra={"error": str(exc)})
     return f"sent {sent} of {len(messages)}"
+
+
+async def notify_submission_reviewed(ctx: dict[str, Any], submission_id: int) -> str:
+    """Tell the partner who sent a film whether it was approved, or why not."""
+    state: HubState = ctx["hub"]
+    async with unit_of_work(state.db, None, write=False) as session:
+        found = await submissions.reviewed_notice(session, submission_id)
+        if found is None:
+            return "skipped: nobody to tell"
+        view, contact = found
+        language = contact.language
+        message = state.mailer.render(
+            "submission_reviewed",
+            to=contact.email,
+            language=language,
+            context={
+                "name": contact.name or contact.email,
+                "approved": view.submission.status is SubmissionStatus.approved,
+                "reason": view.submission.reason or "",
+                "item_title": view.item.title,
+                "campaign_title": view.campaign.title,
+                "organisation": view.organisation.name,
+                "language_label": display_name(view.submission.language, language),
+                "link": f"{state.settings.base_url}/portal/campaigns/{view.campaign.id}"
+                f"/items/{view.item.id}",
+            },
+            message_id=f"<submission-{submission_id}-{view.submission.status}@partner-hub>",
+        )
+    try:
+        await state.mailer.send(message)
+    except PermanentMailError as exc:
+        log.warning("campaigns.submission_notice_refused", extra={"error": str(exc)})
+        return "refused"
+    return "sent"

@@ -9,13 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from sqlmodel import col, select
 
-from hub import i18n
+from hub import i18n, jobs
 from hub.db import unit_of_work
 from hub.i18n import _
 from hub.materials import film
+from hub.materials.service import PROCESS_FILM_JOB
 from hub.materials.storage import LocalStorage
-from hub.models import Material, MaterialKind, ProcessingStatus
+from hub.models import Material, MaterialKind, ProcessingStatus, utcnow
 from hub.state import HubState
 
 log = logging.getLogger("hub.materials")
@@ -170,3 +172,35 @@ async def clean_temp_files(ctx: dict[str, Any]) -> int:
     if removed:
         log.info("materials.temp_files_removed", extra={"count": removed})
     return removed
+
+
+# A film's job is normally done within minutes; one still pending or running after this long
+# may have lost its job (Redis flushed, a worker killed hard).
+STALLED_FILM_AGE = timedelta(minutes=10)
+
+
+async def resume_films(ctx: dict[str, Any]) -> int:
+    """Enqueue again the film jobs of films still pending or running after a while (every ten
+    minutes). The job id is the same as the first time, so a job that is still queued, running
+    or being retried by arq is not doubled: only a lost one comes back."""
+    state: HubState = ctx["hub"]
+    cutoff = utcnow() - STALLED_FILM_AGE
+    async with unit_of_work(state.db, state.queue, write=False) as session:
+        stalled = (
+            await session.exec(
+                select(Material.id)
+                .where(
+                    Material.kind == MaterialKind.film,
+                    col(Material.processing_status).in_(
+                        [ProcessingStatus.pending, ProcessingStatus.running]
+                    ),
+                    col(Material.created_at) < cutoff,
+                )
+                .order_by(col(Material.id))
+            )
+        ).all()
+        for material_id in stalled:
+            jobs.defer(session, PROCESS_FILM_JOB, material_id)  # type: ignore[arg-type]
+    if stalled:
+        log.info("materials.films_resumed", extra={"material_ids": list(stalled)})
+    return len(stalled)

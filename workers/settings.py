@@ -13,7 +13,7 @@ from arq.worker import Worker
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
-from workers import auth, campaigns, materials, system
+from workers import auth, campaigns, distribution, materials, system
 
 log = logging.getLogger("hub.worker")
 
@@ -23,6 +23,14 @@ FUNCTIONS = [
     func(system.noop, name="system.noop"),
     func(campaigns.notify_correction, name="campaigns.notify_correction", max_tries=3),
     func(
+        campaigns.notify_submission_reviewed,
+        name="campaigns.notify_submission_reviewed",
+        max_tries=3,
+    ),
+    func(distribution.fan_out, name="distribution.fan_out", max_tries=5),
+    # Not retried by arq: a failed send job's deliveries come back through the sweep.
+    func(distribution.send, name="distribution.send", max_tries=1),
+    func(
         materials.process_film,
         name="materials.process_film",
         max_tries=materials.MAX_TRIES,
@@ -31,6 +39,7 @@ FUNCTIONS = [
 ]
 
 CRON_JOBS = [
+    cron(distribution.sweep, name="distribution.sweep", second=15, unique=True),
     # Every minute at second 0; unique, so two workers never run it twice at once.
     cron(campaigns.publish_due, name="campaigns.publish_due", second=0, unique=True),
     cron(
@@ -38,6 +47,13 @@ CRON_JOBS = [
         name="materials.clean_temp_files",
         minute=17,
         second=0,
+        unique=True,
+    ),
+    cron(
+        materials.resume_films,
+        name="materials.resume_films",
+        minute={3, 13, 23, 33, 43, 53},
+        second=30,
         unique=True,
     ),
 ]

@@ -13,6 +13,7 @@ from fastapi import Form, Request
 from starlette.responses import Response
 
 from hub.errors import CsrfFailed
+from hub.i18n import _
 
 CSRF_COOKIE = "hub_csrf"
 CSRF_FIELD = "csrf_token"
@@ -57,12 +58,12 @@ def ensure_cookie(request: Request, response: Response) -> None:
 def verify(request: Request, submitted: str | None) -> None:
     cookie = request.cookies.get(CSRF_COOKIE)
     if not cookie or not submitted:
-        raise CsrfFailed("The form has expired. Reload the page and try again.")
+        raise CsrfFailed(_("The form has expired. Reload the page and try again."))
     expected = _sign(
         request.state.hub.settings.secret_key, cookie, request.cookies.get(SESSION_COOKIE, "")
     )
     if not hmac.compare_digest(expected, submitted):
-        raise CsrfFailed("The form has expired. Reload the page and try again.")
+        raise CsrfFailed(_("The form has expired. Reload the page and try again."))
 
 
 async def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:

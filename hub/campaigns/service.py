@@ -15,6 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub import jobs
 from hub.audiences import service as audiences
 from hub.audiences.service import AudienceSpec
+from hub.distribution import service as distribution
 from hub.errors import Conflict, FieldError, InvalidInput
 from hub.i18n import _, lazy
 from hub.languages import normalise_languages
@@ -271,11 +272,9 @@ async def unschedule_campaign(session: AsyncSession, campaign: Campaign) -> Camp
 
 
 async def publish_campaign(session: AsyncSession, campaign: Campaign) -> Campaign:
-    """Publish now: fix the organisations it addresses; they see it from this moment.
-
-    Sending the notifications (deliveries per contact and channel) is the distribution
-    step's; it starts from the recipients written here.
-    """
+    """Publish now: fix the organisations it addresses, who see it from this moment, and
+    write one delivery per contact and channel (the first time only; a reopened campaign
+    does not notify again)."""
     spec = await _ready_to_publish(session, campaign)
     _move(campaign, S.published)
     if campaign.published_at is None:
@@ -285,6 +284,10 @@ async def publish_campaign(session: AsyncSession, campaign: Campaign) -> Campaig
             for o in resolved.organisations
         )
         campaign.published_at = utcnow()
+        session.add(campaign)
+        await session.flush()
+        # One delivery per contact and channel, sent by the worker after the commit.
+        await distribution.create_deliveries(session, campaign)
     campaign.closed_at = None
     session.add(campaign)
     await session.flush()
@@ -337,7 +340,8 @@ async def recipient_ids(session: AsyncSession, campaign: Campaign) -> list[int]:
 EVENT_FIELDS = ("starts_at", "ends_at", "place", "address", "map_url", "booking_help")
 
 
-def _language(code: str | None, field_name: str) -> str:
+def checked_language(code: str | None, field_name: str) -> str:
+    """A valid language code, or InvalidInput naming the field."""
     valid, bad = normalise_languages([code or ""])
     if bad or not valid:
         message = _("Not a language code (ISO 639-1, e.g. da, ar, so): %(codes)s") % {
@@ -389,8 +393,10 @@ async def create_item(
 ) -> CampaignItem:
     _editable(campaign)
     kind = ItemKind(kind)
-    base = _language(base_language, "base_language")
-    fallback = _language(fallback_language, "fallback_language") if fallback_language else None
+    base = checked_language(base_language, "base_language")
+    fallback = (
+        checked_language(fallback_language, "fallback_language") if fallback_language else None
+    )
     event_values = {k: _utc(event.get(k)) for k in EVENT_FIELDS}
     if kind is not ItemKind.event and any(v for v in event_values.values()):
         message = _("Time, place and address belong to events only.")
@@ -433,10 +439,10 @@ async def update_item(
     if "title" in changes:
         item.title = clean(changes["title"], field="title", max_length=200, required=True)
     if changes.get("base_language") is not None:
-        item.base_language = _language(changes["base_language"], "base_language")
+        item.base_language = checked_language(changes["base_language"], "base_language")
     if "fallback_language" in changes:
         item.fallback_language = (
-            _language(changes["fallback_language"], "fallback_language")
+            checked_language(changes["fallback_language"], "fallback_language")
             if changes["fallback_language"]
             else None
         )
@@ -492,7 +498,7 @@ async def set_variant(
 ) -> ItemVariant:
     """Create or change the item's variant in ``language`` (text and/or a material)."""
     _editable(campaign)
-    language = _language(language, "language")
+    language = checked_language(language, "language")
     if material_id is not None and await session.get(Material, material_id) is None:
         message = _("No such material.")
         raise InvalidInput(message, errors=[FieldError("material_id", message)])
@@ -652,3 +658,103 @@ async def correction_notices(
     return [
         CorrectionNotice(contact=c, campaign=campaign, item=item, variant=variant) for c in contacts
     ]
+
+
+# --- for the officer pages -------------------------------------------------------------------
+
+
+async def status_counts(
+    session: AsyncSession, *, principal: User, search: str = ""
+) -> dict[str, int]:
+    """How many campaigns the principal sees in each status (those matching ``search``)."""
+    visible = visible_campaigns(principal)
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
+        visible = visible.where(
+            sa.or_(
+                func.lower(col(Campaign.title)).like(pattern),
+                func.lower(col(Campaign.purpose)).like(pattern),
+            )
+        )
+    found = visible.subquery()
+    rows = await session.exec(select(found.c.status, func.count()).group_by(found.c.status))
+    counts = {s.value: 0 for s in CampaignStatus}
+    for status, count in rows.all():
+        counts[CampaignStatus(status).value] = int(count)
+    return counts
+
+
+async def item_counts(session: AsyncSession, campaign_ids: list[int]) -> dict[int, int]:
+    """Campaign id → how many items it has."""
+    if not campaign_ids:
+        return {}
+    rows = await session.exec(
+        select(CampaignItem.campaign_id, func.count())
+        .where(col(CampaignItem.campaign_id).in_(campaign_ids))
+        .group_by(col(CampaignItem.campaign_id))
+    )
+    return {campaign_id: int(count) for campaign_id, count in rows.all()}
+
+
+async def user_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    """User id → the name to show (the e-mail address when no name is given)."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.exec(select(User).where(col(User.id).in_(ids)))
+    return {u.id: u.name or u.email for u in rows.all() if u.id is not None}
+
+
+async def audience_names(session: AsyncSession, audience_ids: list[int]) -> dict[int, str]:
+    """Saved audience id → its name."""
+    ids = sorted({i for i in audience_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.exec(select(Audience).where(col(Audience.id).in_(ids)))
+    return {a.id: a.name for a in rows.all() if a.id is not None}
+
+
+async def get_variant(
+    session: AsyncSession, item: CampaignItem, language: str
+) -> ItemVariant | None:
+    """The item's variant in ``language``, if there is one."""
+    return (
+        await session.exec(
+            select(ItemVariant).where(
+                ItemVariant.item_id == item.id, ItemVariant.language == language.strip().lower()
+            )
+        )
+    ).first()
+
+
+async def variant_versions(
+    session: AsyncSession, variants: list[ItemVariant]
+) -> dict[int, list[VariantVersion]]:
+    """Variant id → its earlier versions, newest first."""
+    ids = [v.id for v in variants if v.id is not None]
+    if not ids:
+        return {}
+    rows = await session.exec(
+        select(VariantVersion)
+        .where(col(VariantVersion.variant_id).in_(ids))
+        .order_by(col(VariantVersion.variant_id), col(VariantVersion.version).desc())
+    )
+    found: dict[int, list[VariantVersion]] = defaultdict(list)
+    for version in rows.all():
+        found[version.variant_id].append(version)
+    return dict(found)
+
+
+async def materials_by_id(session: AsyncSession, material_ids: list[int]) -> dict[int, Material]:
+    ids = sorted({i for i in material_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.exec(select(Material).where(col(Material.id).in_(ids)))
+    return {m.id: m for m in rows.all() if m.id is not None}
+
+
+def check_variant_target(campaign: Campaign, language: str | None) -> str:
+    """The checks of :func:`set_variant` that need no database, done before a file is stored
+    (so a refused upload leaves no file behind): the normalised language code."""
+    _editable(campaign)
+    return checked_language(language, "language")

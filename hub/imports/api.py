@@ -99,7 +99,7 @@ async def import_areas(
     )
 
 
-def _csv_response(content: bytes, name: str) -> Response:
+def csv_response(content: bytes, name: str) -> Response:
     filename = f"{name}-{utcnow().date().isoformat()}.csv"
     return Response(
         content,
@@ -117,7 +117,7 @@ async def export_partners(
     _staff: ApiStaffDep, session: SessionDep, delimiter: Delimiter = "semicolon"
 ) -> Response:
     """The partner registry in the import format (one row per contact), for Excel."""
-    return _csv_response(await export.export_partners(session, delimiter=delimiter), "partners")
+    return csv_response(await export.export_partners(session, delimiter=delimiter), "partners")
 
 
 @export_router.get("/areas.csv", response_class=Response)
@@ -125,4 +125,4 @@ async def export_areas(
     _staff: ApiStaffDep, session: SessionDep, delimiter: Delimiter = "semicolon"
 ) -> Response:
     """Areas and their uptake in the import format (one row per uptake figure), for Excel."""
-    return _csv_response(await export.export_areas(session, delimiter=delimiter), "areas")
+    return csv_response(await export.export_areas(session, delimiter=delimiter), "areas")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from hub.auth.dependencies import ApiStaffDep
@@ -14,8 +15,8 @@ from hub.dependencies import SessionDep
 from hub.errors import BadRequest
 from hub.i18n import _
 from hub.materials import service
-from hub.materials.storage import LocalStorage
-from hub.materials.upload import discard_upload, receive_upload
+from hub.materials.storage import LocalStorage, Storage
+from hub.materials.upload import ReceivedUpload, discard_upload, receive_upload
 from hub.models import Material, MaterialKind, ProcessingStatus
 
 router = APIRouter(prefix="/api/v1/materials", tags=["materials"])
@@ -75,6 +76,26 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+async def receive_request_upload(
+    request: Request, session: AsyncSession, storage: Storage
+) -> ReceivedUpload:
+    """Stream the request's multipart body into a storage temp file (call it after the caller
+    is authenticated; the caller discards the upload when done with it)."""
+    # Authentication may have written (a token's last use): commit that now, so that no
+    # transaction, and on SQLite no write lock, is held while a large body streams in.
+    await session.commit()
+    try:
+        return await receive_upload(
+            request.headers.get("content-type"),
+            request.stream(),
+            storage=storage,
+            max_bytes=request.state.hub.settings.max_upload_bytes,
+        )
+    except ClientDisconnect:
+        # Gone (or cut off by the body limit, whose 413 is already sent): nobody reads this.
+        raise BadRequest(_("The upload is incomplete or malformed. Try again.")) from None
+
+
 async def material_or_404(material_id: int, _staff: ApiStaffDep, session: SessionDep) -> Material:
     return await service.get_material(session, material_id)
 
@@ -104,19 +125,7 @@ async def upload_material(
 
     The body is read here, after the caller is authenticated, and streamed straight to disk:
     no File()/Form() parameters, so FastAPI never reads it first."""
-    # Authentication may have written (a token's last use): commit that now, so that no
-    # transaction, and on SQLite no write lock, is held while a large body streams in.
-    await session.commit()
-    try:
-        upload = await receive_upload(
-            request.headers.get("content-type"),
-            request.stream(),
-            storage=storage,
-            max_bytes=request.state.hub.settings.max_upload_bytes,
-        )
-    except ClientDisconnect:
-        # Gone (or cut off by the body limit, whose 413 is already sent): nobody reads this.
-        raise BadRequest(_("The upload is incomplete or malformed. Try again.")) from None
+    upload = await receive_request_upload(request, session, storage)
     try:
         material, created = await service.store_material(
             session, upload, storage=storage, uploaded_by=principal

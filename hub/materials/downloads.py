@@ -86,10 +86,13 @@ def _file_of(material: Material, rendition: Rendition) -> tuple[str, str, str]:
     return key, content_type, f"{material.sha256}-{rendition}"
 
 
-def _counts_as_download(request: Request) -> bool:
+def _counts_as_download(request: Request, rendition: Rendition) -> bool:
     # A video player fetches many ranges per viewing: count a GET of the whole file or of its
-    # first bytes, not HEAD, revalidations or later ranges.
+    # first bytes, not HEAD, revalidations or later ranges. A poster frame, or a poster shown
+    # as a picture on the kit page, is looking, not taking: not counted.
     if request.method != "GET" or request.headers.get("if-none-match"):
+        return False
+    if rendition == "poster" or request.headers.get("sec-fetch-dest") == "image":
         return False
     byte_range = request.headers.get("range", "")
     return not byte_range or byte_range.replace(" ", "").startswith("bytes=0-")
@@ -134,7 +137,7 @@ async def _serve(
     if (
         organisation_id is not None
         and response.status_code in (200, 206)
-        and (_counts_as_download(request))
+        and _counts_as_download(request, rendition)
     ):
         await _record(
             state,

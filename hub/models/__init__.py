@@ -26,6 +26,13 @@ from hub.models.campaigns import (
     SubmissionStatus,
     VariantVersion,
 )
+from hub.models.distribution import (
+    OPEN_STATES,
+    CampaignSending,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+)
 from hub.models.partners import (
     Area,
     AreaKind,
@@ -41,6 +48,7 @@ from hub.models.partners import (
 )
 
 __all__ = [
+    "OPEN_STATES",
     "ApiToken",
     "Area",
     "AreaKind",
@@ -49,8 +57,12 @@ __all__ = [
     "Campaign",
     "CampaignItem",
     "CampaignRecipient",
+    "CampaignSending",
     "CampaignStatus",
     "Channel",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryState",
     "FilmSubmission",
     "ItemKind",
     "ItemVariant",

@@ -56,6 +56,9 @@ class Organisation(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     dpa_accepted_at: datetime | None = time_field()
     dpa_version: str | None = Field(default=None, max_length=40)
+    # The partner's own system, told of new campaigns by a signed webhook (Standard Webhooks).
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_secret: str | None = Field(default=None, max_length=100)
     created_at: datetime = created_at_field()
     updated_at: datetime | None = time_field()
     offboarded_at: datetime | None = time_field()

@@ -232,3 +232,16 @@ async def test_head_answers_without_a_body_and_is_not_counted(
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(samples.pdf())
     assert await _downloads(db) == []
+
+
+async def test_pictures_shown_on_a_page_are_not_downloads(
+    client: httpx.AsyncClient, db: Database, world: dict[str, object]
+) -> None:
+    await client.post(f"/api/v1/campaigns/{world['campaign']}/publish", headers=world["officer"])  # type: ignore[arg-type]
+    url = f"/api/v1/variants/{world['variant']}/download"
+    shown = await client.get(url, headers={**world["partner"], "Sec-Fetch-Dest": "image"})  # type: ignore[dict-item]
+    assert shown.status_code == 200
+    assert await _downloads(db) == []
+    taken = await client.get(url, headers={**world["partner"], "Sec-Fetch-Dest": "document"})  # type: ignore[dict-item]
+    assert taken.status_code == 200
+    assert len(await _downloads(db)) == 1

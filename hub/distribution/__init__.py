@@ -1,0 +1,1 @@
+"""Distribution: a published campaign reaches every addressed contact on their channels."""

@@ -1,0 +1,152 @@
+"""Jobs of distribution: the fan-out, the send jobs (a batch of deliveries each) and the sweep
+that brings back whatever a killed worker or a flushed Redis lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from hub import i18n
+from hub.db import unit_of_work
+from hub.distribution import service
+from hub.distribution.channels import Channel, EmailChannel, SmsChannel, WebhookChannel
+from hub.distribution.ratelimit import RateLimiter
+from hub.distribution.service import Claimed, Outcome
+from hub.models import DeliveryChannel, utcnow
+from hub.state import HubState
+
+log = logging.getLogger("hub.distribution")
+
+# Send jobs the fan-out hands to the queue per transaction.
+BATCHES_PER_STEP = 20
+# How long a send job waits for the rate limit before giving the rest back for later.
+MAX_THROTTLE_WAIT = 20.0
+
+
+async def fan_out(ctx: dict[str, Any], campaign_id: int) -> int:
+    """Hand a campaign's deliveries to send jobs in id order, from the stored watermark: a
+    fan-out that dies resumes where it stopped, and nothing is handed out twice."""
+    state: HubState = ctx["hub"]
+    handed = 0
+    while True:
+        async with unit_of_work(state.db, state.queue) as session:
+            batches = await service.next_batches(
+                session,
+                campaign_id,
+                batch_size=state.settings.delivery_batch_size,
+                batches=BATCHES_PER_STEP,
+            )
+        if not batches:
+            break
+        handed += sum(len(b) for b in batches)
+    log.info("distribution.fanned_out", extra={"campaign_id": campaign_id, "count": handed})
+    return handed
+
+
+def _limits(state: HubState, channel: DeliveryChannel) -> tuple[float, int]:
+    s = state.settings
+    return {
+        DeliveryChannel.email: (s.email_per_second, s.email_per_hour),
+        DeliveryChannel.sms: (s.sms_per_second, s.sms_per_hour),
+        DeliveryChannel.webhook: (s.webhook_per_second, s.webhook_per_hour),
+    }[channel]
+
+
+async def _capped(state: HubState, claimed: list[Claimed]) -> tuple[list[Claimed], list[Outcome]]:
+    """Contacts past their weekly number of notifications get none more."""
+    contact_ids = [c.contact.id for c in claimed if c.contact is not None and c.contact.id]
+    async with unit_of_work(state.db, None, write=False) as session:
+        counts = await service.sent_this_week(session, contact_ids)  # type: ignore[arg-type]
+    cap = state.settings.notifications_per_contact_per_week
+    allowed, refused = [], []
+    for c in claimed:
+        if c.contact is not None and counts.get(c.contact.id or 0, 0) >= cap:
+            refused.append(
+                Outcome.permanent_failure(
+                    c.delivery.id or 0, f"the contact's limit of {cap} notifications a week"
+                )
+            )
+        else:
+            allowed.append(c)
+    return allowed, refused
+
+
+async def _send_channel(
+    state: HubState, channel: Channel, batch: list[Claimed], limiter: RateLimiter
+) -> tuple[list[Outcome], list[int]]:
+    """Send within the channel's rate limit; what cannot go within MAX_THROTTLE_WAIT is
+    returned untried."""
+    per_second, per_hour = _limits(state, channel.name)
+    outcomes: list[Outcome] = []
+    waited = 0.0
+    pending = batch
+    while pending:
+        granted, wait = await limiter.take(
+            channel.name.value, len(pending), per_second=per_second, per_hour=per_hour
+        )
+        if granted:
+            outcomes.extend(await channel.send(pending[:granted]))
+            pending = pending[granted:]
+            continue
+        if waited + wait > MAX_THROTTLE_WAIT:
+            break
+        await asyncio.sleep(wait)
+        waited += wait
+    return outcomes, [c.delivery.id or 0 for c in pending]
+
+
+async def send(ctx: dict[str, Any], *delivery_ids: int) -> str:
+    """Send a batch of deliveries: claim the due ones under a lease, send them (one SMTP
+    connection for the e-mails), record every outcome in bulk."""
+    state: HubState = ctx["hub"]
+    # The errors kept on deliveries are read by officers: in the hub's language.
+    with i18n.use_language(state.settings.default_language):
+        return await _send(state, list(delivery_ids))
+
+
+async def _send(state: HubState, delivery_ids: list[int]) -> str:
+    lease = timedelta(seconds=state.settings.delivery_lease_seconds)
+    async with unit_of_work(state.db, None) as session:
+        claimed = await service.claim(session, delivery_ids, lease=lease)
+    if not claimed:
+        return "nothing due"
+    claimed, outcomes = await _capped(state, claimed)
+    by_channel: dict[DeliveryChannel, list[Claimed]] = defaultdict(list)
+    for c in claimed:
+        by_channel[DeliveryChannel(c.delivery.channel)].append(c)
+    limiter = RateLimiter(state.redis, prefix=state.settings.redis_prefix)
+    untried: list[int] = []
+    async with httpx.AsyncClient(
+        timeout=state.settings.webhook_timeout_seconds, follow_redirects=False
+    ) as client:
+        channels: dict[DeliveryChannel, Channel] = {
+            DeliveryChannel.email: EmailChannel(state.settings, state.mailer),
+            DeliveryChannel.sms: SmsChannel(state.settings, client),
+            DeliveryChannel.webhook: WebhookChannel(state.settings, client),
+        }
+        for name, batch in by_channel.items():
+            done, left = await _send_channel(state, channels[name], batch, limiter)
+            outcomes.extend(done)
+            untried.extend(left)
+    async with unit_of_work(state.db, None) as session:
+        tally: Counter[str] = await service.settle(session, outcomes)
+        await service.release(session, untried, at=utcnow() + timedelta(minutes=1))
+    if untried:
+        tally["throttled"] = len(untried)
+    return ", ".join(f"{k} {v}" for k, v in sorted(tally.items()))
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Every minute: send again what is due and has no job (retries, expired leases, queued
+    deliveries whose job was lost); give up on those past 72 hours."""
+    state: HubState = ctx["hub"]
+    async with unit_of_work(state.db, state.queue) as session:
+        count = await service.sweep(session, batch_size=state.settings.delivery_batch_size)
+    if count:
+        log.info("distribution.swept", extra={"count": count})
+    return count
