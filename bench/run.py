@@ -216,9 +216,10 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, env["HUB_DATABASE_URL"])
         await bench_http(env, workdir)
         await bench_jobs(env)
-    # Uploads: a large film against `cp && sync`; downloads against nginx sendfile (each with
-    # its own servers, temp dirs and media root).
-    for script in ("upload.py", "download.py"):
+    # Uploads: a large film against `cp && sync`; downloads against nginx sendfile; publishing
+    # to 10,000 contacts against a no-op arq drain and the SMTP sink (each with its own
+    # servers, temp dirs and databases).
+    for script in ("upload.py", "download.py", "fanout.py"):
         await asyncio.to_thread(
             subprocess.run, [sys.executable, str(ROOT / "bench" / script)], check=True
         )

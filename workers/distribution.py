@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,13 @@ import httpx
 from hub import i18n
 from hub.db import unit_of_work
 from hub.distribution import service
-from hub.distribution.channels import Channel, EmailChannel, SmsChannel, WebhookChannel
+from hub.distribution.channels import (
+    Channel,
+    EmailChannel,
+    Report,
+    SmsChannel,
+    WebhookChannel,
+)
 from hub.distribution.ratelimit import RateLimiter
 from hub.distribution.service import Claimed, Outcome
 from hub.models import DeliveryChannel, utcnow
@@ -24,6 +31,8 @@ log = logging.getLogger("hub.distribution")
 
 # Send jobs the fan-out hands to the queue per transaction.
 BATCHES_PER_STEP = 20
+# How often a send job records the outcomes it has so far (seconds).
+RECORD_INTERVAL = 0.1
 # How long a send job waits for the rate limit before giving the rest back for later.
 MAX_THROTTLE_WAIT = 20.0
 
@@ -57,32 +66,76 @@ def _limits(state: HubState, channel: DeliveryChannel) -> tuple[float, int]:
     }[channel]
 
 
-async def _capped(state: HubState, claimed: list[Claimed]) -> tuple[list[Claimed], list[Outcome]]:
+async def _over_cap(state: HubState, session: Any, claimed: list[Claimed]) -> list[Outcome]:
     """Contacts past their weekly number of notifications get none more."""
     contact_ids = [c.contact.id for c in claimed if c.contact is not None and c.contact.id]
-    async with unit_of_work(state.db, None, write=False) as session:
-        counts = await service.sent_this_week(session, contact_ids)  # type: ignore[arg-type]
+    counts = await service.sent_this_week(session, contact_ids)  # type: ignore[arg-type]
     cap = state.settings.notifications_per_contact_per_week
-    allowed, refused = [], []
-    for c in claimed:
-        if c.contact is not None and counts.get(c.contact.id or 0, 0) >= cap:
-            refused.append(
-                Outcome.permanent_failure(
-                    c.delivery.id or 0, f"the contact's limit of {cap} notifications a week"
-                )
-            )
-        else:
-            allowed.append(c)
-    return allowed, refused
+    return [
+        Outcome.permanent_failure(
+            c.delivery.id or 0, f"the contact's limit of {cap} notifications a week"
+        )
+        for c in claimed
+        if c.contact is not None and counts.get(c.contact.id or 0, 0) >= cap
+    ]
+
+
+_recorders: dict[int, Recorder] = {}
+
+
+class Recorder:
+    """Records the outcomes of every send job of this worker process as they come, in one
+    statement every RECORD_INTERVAL, written in the background while sending goes on: a
+    worker killed mid-batch leaves only the last fraction of a second sent but unrecorded
+    (those few are sent again after their lease: the only duplicates), and the database sees
+    a few writes a second however many jobs run."""
+
+    def __init__(self, state: HubState) -> None:
+        self.state = state
+        self.pending: list[Outcome] = []
+        self.last = time.monotonic()
+        self.writing: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    def of(cls, state: HubState) -> Recorder:
+        """The worker's recorder (arq gives each job its own copy of ctx: not kept there)."""
+        recorder = _recorders.get(id(state))
+        if recorder is None or recorder.state is not state:
+            recorder = _recorders[id(state)] = cls(state)
+        return recorder
+
+    def add(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        due = time.monotonic() - self.last >= RECORD_INTERVAL
+        if due and (self.writing is None or self.writing.done()):
+            self.writing = asyncio.create_task(self.write())
+
+    async def write(self) -> None:
+        """Write what is pending (one writer at a time; a failed write is put back)."""
+        async with self.lock:
+            self.last = time.monotonic()
+            outcomes, self.pending = self.pending, []
+            if not outcomes:
+                return
+            try:
+                async with unit_of_work(self.state.db, None) as session:
+                    await service.settle(session, outcomes)
+            except Exception:
+                self.pending[:0] = outcomes
+                raise
 
 
 async def _send_channel(
-    state: HubState, channel: Channel, batch: list[Claimed], limiter: RateLimiter
-) -> tuple[list[Outcome], list[int]]:
-    """Send within the channel's rate limit; what cannot go within MAX_THROTTLE_WAIT is
-    returned untried."""
+    state: HubState,
+    channel: Channel,
+    batch: list[Claimed],
+    limiter: RateLimiter,
+    record: Report,
+) -> list[int]:
+    """Send within the channel's rate limit; returns what could not go within
+    MAX_THROTTLE_WAIT, untried."""
     per_second, per_hour = _limits(state, channel.name)
-    outcomes: list[Outcome] = []
     waited = 0.0
     pending = batch
     while pending:
@@ -90,53 +143,66 @@ async def _send_channel(
             channel.name.value, len(pending), per_second=per_second, per_hour=per_hour
         )
         if granted:
-            outcomes.extend(await channel.send(pending[:granted]))
+            await channel.send(pending[:granted], record)
             pending = pending[granted:]
             continue
         if waited + wait > MAX_THROTTLE_WAIT:
             break
         await asyncio.sleep(wait)
         waited += wait
-    return outcomes, [c.delivery.id or 0 for c in pending]
+    return [c.delivery.id or 0 for c in pending]
 
 
 async def send(ctx: dict[str, Any], *delivery_ids: int) -> str:
     """Send a batch of deliveries: claim the due ones under a lease, send them (one SMTP
-    connection for the e-mails), record every outcome in bulk."""
+    connection for the e-mails), record the outcomes in bulk as they come."""
     state: HubState = ctx["hub"]
     # The errors kept on deliveries are read by officers: in the hub's language.
     with i18n.use_language(state.settings.default_language):
-        return await _send(state, list(delivery_ids))
+        return await _send(state, Recorder.of(state), list(delivery_ids))
 
 
-async def _send(state: HubState, delivery_ids: list[int]) -> str:
+async def _send(state: HubState, recorder: Recorder, delivery_ids: list[int]) -> str:
     lease = timedelta(seconds=state.settings.delivery_lease_seconds)
     async with unit_of_work(state.db, None) as session:
         claimed = await service.claim(session, delivery_ids, lease=lease)
+        capped = await _over_cap(state, session, claimed)
     if not claimed:
         return "nothing due"
-    claimed, outcomes = await _capped(state, claimed)
+    tally: Counter[str] = Counter()
+
+    async def record(outcome: Outcome) -> None:
+        tally["sent" if outcome.sent else "failed" if outcome.permanent else "retrying"] += 1
+        recorder.add(outcome)
+
+    for outcome in capped:
+        await record(outcome)
+    refused = {o.delivery_id for o in capped}
     by_channel: dict[DeliveryChannel, list[Claimed]] = defaultdict(list)
     for c in claimed:
-        by_channel[DeliveryChannel(c.delivery.channel)].append(c)
+        if c.delivery.id not in refused:
+            by_channel[DeliveryChannel(c.delivery.channel)].append(c)
     limiter = RateLimiter(state.redis, prefix=state.settings.redis_prefix)
+    email = EmailChannel(state.settings, state.mailer)
     untried: list[int] = []
-    async with httpx.AsyncClient(
-        timeout=state.settings.webhook_timeout_seconds, follow_redirects=False
-    ) as client:
-        channels: dict[DeliveryChannel, Channel] = {
-            DeliveryChannel.email: EmailChannel(state.settings, state.mailer),
-            DeliveryChannel.sms: SmsChannel(state.settings, client),
-            DeliveryChannel.webhook: WebhookChannel(state.settings, client),
-        }
-        for name, batch in by_channel.items():
-            done, left = await _send_channel(state, channels[name], batch, limiter)
-            outcomes.extend(done)
-            untried.extend(left)
-    async with unit_of_work(state.db, None) as session:
-        tally: Counter[str] = await service.settle(session, outcomes)
-        await service.release(session, untried, at=utcnow() + timedelta(minutes=1))
+    try:
+        async with httpx.AsyncClient(
+            timeout=state.settings.webhook_timeout_seconds, follow_redirects=False
+        ) as client:
+            channels: dict[DeliveryChannel, Channel] = {
+                DeliveryChannel.email: email,
+                DeliveryChannel.sms: SmsChannel(state.settings, client),
+                DeliveryChannel.webhook: WebhookChannel(state.settings, client),
+            }
+            for name, batch in by_channel.items():
+                untried += await _send_channel(state, channels[name], batch, limiter, record)
+    finally:
+        await email.aclose()
+        # This job's outcomes are written before it ends (with whatever else is pending).
+        await recorder.write()
     if untried:
+        async with unit_of_work(state.db, None) as session:
+            await service.release(session, untried, at=utcnow() + timedelta(minutes=1))
         tally["throttled"] = len(untried)
     return ", ".join(f"{k} {v}" for k, v in sorted(tally.items()))
 

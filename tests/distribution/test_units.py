@@ -101,3 +101,41 @@ async def test_the_rate_limiter_shares_its_buckets(settings: Settings) -> None:
         assert hourly[0] == 5 and hourly[1] > 60
     finally:
         await redis.aclose()
+
+
+def test_the_fast_message_says_what_the_slow_one_says() -> None:
+    from email import message_from_bytes, policy
+
+    from hub.distribution.channels import EmailChannel
+    from hub.distribution.service import Claimed
+    from hub.mail import Mailer
+    from hub.models import Campaign, Delivery, DeliveryChannel, Organisation, Role, User
+
+    settings = Settings(_env_file=None, env="test", secret_key="k" * 40, base_url="https://hub.dk")  # type: ignore[call-arg]
+    channel = EmailChannel(settings, Mailer(settings))
+    claimed = Claimed(
+        delivery=Delivery(
+            id=41,
+            campaign_id=7,
+            organisation_id=3,
+            channel=DeliveryChannel.email,
+            recipient_key="x",
+        ),
+        contact=User(
+            id=9, email="amina@example.org", name="Amina <Ø>", role=Role.partner, language="da"
+        ),
+        organisation=Organisation(id=3, name="Somali & Co", kind="association"),
+        campaign=Campaign(id=7, title="Vinterens vaccination", purpose="Flere vaccinerede"),
+    )
+    raw = channel.raw(claimed)
+    assert raw is not None
+    fast = message_from_bytes(raw, policy=policy.default)
+    slow = channel.message(claimed)
+    for header in ("Subject", "From", "To", "Message-ID", "Content-Language"):
+        assert str(fast[header]) == str(slow[header]), header
+    assert fast["Message-ID"] == "<delivery-41@hub.dk>"
+    # The same text, with the CRLF line ends of the wire.
+    fast_parts = [p.get_content().replace("\r\n", "\n") for p in fast.iter_parts()]
+    slow_parts = [p.get_content() for p in slow.iter_parts()]
+    assert fast_parts == slow_parts
+    assert "Amina <Ø>" in fast_parts[0] and "Amina &lt;Ø&gt;" in fast_parts[1]
