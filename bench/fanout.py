@@ -205,6 +205,7 @@ async def main() -> None:
                 email_per_second=0,
                 notifications_per_contact_per_week=100,
                 default_language="da",
+                delivery_batch_size=int(os.environ.get("BENCH_BATCH", "250")),
             )
             limit = await sink_alone(port)
             drain = await noop_drain(settings)

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     webhook_per_hour: int = Field(default=0, ge=0)
     notifications_per_contact_per_week: int = Field(default=5, ge=1)
     # Deliveries per send job, and how long a send job holds them before a sweep may retry.
-    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_batch_size: int = Field(default=250, ge=1, le=1000)
     delivery_lease_seconds: int = Field(default=300, ge=10)
 
     default_language: Literal["da", "en"] = "da"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from starlette.responses import RedirectResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from hub.errors import HubError
+from hub.i18n import _
 from hub.schemas import MAX_DB_ID
 
 
@@ -46,3 +48,32 @@ def parse_count(text: str, *, maximum: int) -> int | None:
     if re.fullmatch(r"[0-9]{1,12}", digits) and int(digits) <= maximum:
         return int(digits)
     return None
+
+
+# --- upload forms enhanced by static/js/upload.js ----------------------------------------------
+
+
+def wants_json(request: Request) -> bool:
+    """An upload sent by upload.js (to show progress) wants JSON answers instead of pages."""
+    return request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+
+
+def upload_done(request: Request, url: str) -> Response:
+    """Success: upload.js goes to ``url``; a plain form is redirected there."""
+    if wants_json(request):
+        return JSONResponse({"redirect": url}, headers={"Cache-Control": "no-store"})
+    return see_other(url)
+
+
+def upload_problem(exc: HubError, errors: dict[str, str]) -> JSONResponse:
+    """A refused upload for upload.js: the problem, with the message of each field."""
+    return JSONResponse(
+        {
+            "title": _(exc.title),
+            "status": exc.status,
+            "detail": exc.detail,
+            "errors": [{"field": k, "message": v} for k, v in errors.items()],
+        },
+        status_code=exc.status,
+        headers={"Cache-Control": "no-store"},
+    )

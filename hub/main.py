@@ -26,6 +26,7 @@ from hub.audiences import pages as audiences_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.campaigns import api as campaigns_api
+from hub.campaigns import composer as campaigns_composer
 from hub.campaigns import pages as campaigns_pages
 from hub.campaigns import portal as campaigns_portal
 from hub.campaigns import review as campaigns_review
@@ -50,6 +51,7 @@ from hub.materials import downloads as materials_downloads
 from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
+from hub.partners import webhook as partners_webhook
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
@@ -342,6 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_api.router,
         users_api.router,
         partners_api.router,
+        partners_webhook.api_router,
         areas_api.router,
         audiences_api.router,
         campaigns_api.router,
@@ -356,10 +359,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_pages.router,
         partners_pages.router,
         partners_portal.router,
+        partners_webhook.page_router,
         areas_pages.router,
         audiences_pages.router,
         imports_pages.router,
         campaigns_pages.router,
+        campaigns_composer.router,
         campaigns_portal.router,
         campaigns_review.router,
         distribution_pages.router,

@@ -4,6 +4,7 @@ that brings back whatever a killed worker or a flushed Redis lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
@@ -186,14 +187,17 @@ async def _send(state: HubState, recorder: Recorder, delivery_ids: list[int]) ->
     email = EmailChannel(state.settings, state.mailer)
     untried: list[int] = []
     try:
-        async with httpx.AsyncClient(
-            timeout=state.settings.webhook_timeout_seconds, follow_redirects=False
-        ) as client:
-            channels: dict[DeliveryChannel, Channel] = {
-                DeliveryChannel.email: email,
-                DeliveryChannel.sms: SmsChannel(state.settings, client),
-                DeliveryChannel.webhook: WebhookChannel(state.settings, client),
-            }
+        async with contextlib.AsyncExitStack() as stack:
+            channels: dict[DeliveryChannel, Channel] = {DeliveryChannel.email: email}
+            if set(by_channel) - {DeliveryChannel.email}:
+                # An HTTP client (and its TLS context, costly to load) only when needed.
+                client = await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        timeout=state.settings.webhook_timeout_seconds, follow_redirects=False
+                    )
+                )
+                channels[DeliveryChannel.sms] = SmsChannel(state.settings, client)
+                channels[DeliveryChannel.webhook] = WebhookChannel(state.settings, client)
             for name, batch in by_channel.items():
                 untried += await _send_channel(state, channels[name], batch, limiter, record)
     finally:

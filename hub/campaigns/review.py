@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from hub.auth import csrf
 from hub.auth.csrf import require_csrf
@@ -17,7 +17,14 @@ from hub.campaigns.submissions import SubmissionView
 from hub.db import rollback
 from hub.dependencies import SessionDep
 from hub.errors import FieldError, HubError, InvalidInput
-from hub.forms import field_errors, parse_id, see_other
+from hub.forms import (
+    field_errors,
+    parse_id,
+    see_other,
+    upload_done,
+    upload_problem,
+    wants_json,
+)
 from hub.i18n import _, current_language
 from hub.languages import COMMON_LANGUAGES, display_name
 from hub.materials.api import StorageDep, receive_request_upload
@@ -30,12 +37,6 @@ from hub.templating import render
 router = APIRouter(include_in_schema=False)
 Csrf = [Depends(require_csrf)]
 PAGE_SIZE = 25
-XHR = "XMLHttpRequest"
-
-
-def _wants_json(request: Request) -> bool:
-    """An upload form enhanced by static/js/upload.js (progress bar) asks for JSON replies."""
-    return request.headers.get("x-requested-with") == XHR
 
 
 # --- partners: send a film for a script -----------------------------------------------------
@@ -113,8 +114,9 @@ async def submit_film_page(
         )
     except HubError as exc:
         await rollback(session)
-        if _wants_json(request):
-            return _json_error(exc)
+        errors = field_errors(exc)
+        if wants_json(request):
+            return upload_problem(exc, errors)
         return await _submission_form(
             request,
             session,
@@ -122,26 +124,13 @@ async def submit_film_page(
             campaign,
             item,
             values={"language": upload.fields.get("language", "")},
-            errors=field_errors(exc),
+            errors=errors,
             status_code=exc.status,
         )
     finally:
         await discard_upload(storage, upload)
     target = str(request.url_for("script_page", campaign_id=campaign.id, item_id=item.id))
-    return _redirect(request, f"{target}?done=film-submitted#own-films")
-
-
-def _redirect(request: Request, url: str) -> Response:
-    if _wants_json(request):
-        return JSONResponse({"redirect": url})
-    return see_other(url)
-
-
-def _json_error(exc: HubError) -> Response:
-    return JSONResponse(
-        {"detail": exc.detail, "errors": {e.field: e.message for e in exc.errors}},
-        status_code=exc.status,
-    )
+    return upload_done(request, f"{target}?done=film-submitted#own-films")
 
 
 # --- officers: the review queue -------------------------------------------------------------

@@ -42,6 +42,7 @@ def organisation_read(view: service.OrganisationView, principal: User) -> Organi
         channels=[ChannelReach(channel=c, audience_estimate=n) for c, n in view.channels.items()],
         dpa_accepted_at=o.dpa_accepted_at,
         dpa_version=o.dpa_version,
+        webhook_url=o.webhook_url,
         created_at=o.created_at,
         updated_at=o.updated_at,
     )

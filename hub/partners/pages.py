@@ -163,6 +163,8 @@ async def organisation_page(
     invite_action: str,
     contact_form: dict[str, str] | None = None,
     contact_errors: dict[str, str] | None = None,
+    webhook_form: dict[str, str] | None = None,
+    webhook_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     """An organisation's page with its contact persons (the officer's and the partner's own)."""
@@ -179,6 +181,8 @@ async def organisation_page(
             "invite_action": invite_action,
             "contact_form": contact_form or {},
             "contact_errors": contact_errors or {},
+            "webhook_form": webhook_form or {},
+            "webhook_errors": webhook_errors or {},
         },
         status_code=status_code,
     )

@@ -73,6 +73,7 @@ class OrganisationRead(BaseModel):
     channels: list[ChannelReach]
     dpa_accepted_at: datetime | None
     dpa_version: str | None
+    webhook_url: str | None = Field(description="Where the partner's system hears of campaigns")
     created_at: datetime
     updated_at: datetime | None
 

@@ -88,3 +88,40 @@ async def test_an_unknown_action_is_404(
         f"/campaigns/{campaign_id}/sending/explode", data={"csrf_token": csrf_from(page.text)}
     )
     assert response.status_code == 404
+
+
+async def test_publishing_from_the_composer_notifies_and_the_progress_reaches_100(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    officer: dict[str, str],
+    mailbox: Mailbox,
+) -> None:
+    somali = await make_partner(db, languages=["so"])
+    contacts = [await add_contact(db, somali) for _ in range(3)]
+    created = await client.post(
+        "/api/v1/campaigns",
+        json={"title": "Vinter", "audience_spec": {"languages": ["so"]}},
+        headers=officer,
+    )
+    campaign_id = created.json()["id"]
+    await client.post(
+        f"/api/v1/campaigns/{campaign_id}/items",
+        json={"kind": "message", "title": "Budskab"},
+        headers=officer,
+    )
+    user = await make_user(db, role=Role.officer)
+    await login(client, user.email)
+    composer = await client.get(f"/campaigns/{campaign_id}", headers=EN)
+    assert "data-progress-url" not in composer.text  # nothing sent before publishing
+    published = await client.post(
+        f"/campaigns/{campaign_id}/status",
+        data={"csrf_token": csrf_from(composer.text), "action": "publish"},
+    )
+    assert published.status_code == 303, published.text
+    composer = await client.get(f"/campaigns/{campaign_id}", headers=EN)
+    assert 'data-count="queued">3<' in composer.text and 'value="0"' in composer.text
+    await run_burst_worker(settings)
+    composer = await client.get(f"/campaigns/{campaign_id}", headers=EN)
+    assert 'data-count="sent">3<' in composer.text and 'value="100"' in composer.text
+    assert all(len(mailbox.to(c.email)) == 1 for c in contacts)
