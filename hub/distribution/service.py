@@ -180,9 +180,31 @@ def _halted_campaigns() -> Any:
 
 
 @dataclass(frozen=True)
+class DeliveryRef:
+    """What a send job needs of a delivery (read as plain columns: many per job)."""
+
+    id: int
+    campaign_id: int
+    organisation_id: int
+    contact_id: int | None
+    channel: DeliveryChannel
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    """What a send job needs of a contact person."""
+
+    id: int
+    email: str
+    name: str
+    language: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
 class Claimed:
-    delivery: Delivery
-    contact: User | None
+    delivery: DeliveryRef
+    contact: ContactRef | None
     organisation: Organisation
     campaign: Campaign
 
@@ -225,29 +247,44 @@ async def claim(
     if not claimed_ids:
         return []
     ids = [row[0] for row in claimed_ids]
-    rows = await session.exec(
-        select(Delivery, Organisation, Campaign)
-        .join(Organisation, col(Organisation.id) == Delivery.organisation_id)
-        .join(Campaign, col(Campaign.id) == Delivery.campaign_id)
+    # Nine columns: more than sqlmodel's exec() is typed for.
+    query: Any = (
+        sa.select(
+            col(Delivery.id),
+            col(Delivery.campaign_id),
+            col(Delivery.organisation_id),
+            col(Delivery.contact_id),
+            col(Delivery.channel),
+            col(User.email),
+            col(User.name),
+            col(User.language),
+            col(User.phone),
+        )
+        .join(User, col(User.id) == Delivery.contact_id, isouter=True)
         .where(col(Delivery.id).in_(ids))
         .order_by(col(Delivery.id))
-        .execution_options(populate_existing=True)
     )
-    found = rows.all()
-    contact_ids = [d.contact_id for d, _o, _c in found if d.contact_id is not None]
-    contacts = {
-        u.id: u
-        for u in (await session.exec(select(User).where(col(User.id).in_(contact_ids)))).all()
-    }
-    return [
-        Claimed(
-            delivery=d,
-            contact=contacts.get(d.contact_id) if d.contact_id else None,
-            organisation=o,
-            campaign=c,
+    found = (await session.exec(query)).all()
+    # Few organisations and campaigns per batch: loaded once each.
+    organisations = {i: await session.get(Organisation, i) for i in {r[2] for r in found}}
+    campaigns = {i: await session.get(Campaign, i) for i in {r[1] for r in found}}
+    claimed = []
+    for d_id, campaign_id, organisation_id, contact_id, channel, email, name, lang, phone in found:
+        organisation, campaign = organisations[organisation_id], campaigns[campaign_id]
+        assert organisation is not None and campaign is not None
+        claimed.append(
+            Claimed(
+                delivery=DeliveryRef(
+                    d_id, campaign_id, organisation_id, contact_id, DeliveryChannel(channel)
+                ),
+                contact=ContactRef(contact_id, email, name, lang, phone)
+                if contact_id is not None and email is not None
+                else None,
+                organisation=organisation,
+                campaign=campaign,
+            )
         )
-        for d, o, c in found
-    ]
+    return claimed
 
 
 @dataclass(frozen=True)
