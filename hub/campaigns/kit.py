@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from urllib.parse import quote
 
 from babel import Locale
@@ -21,10 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import i18n
 from hub.audiences import service as audiences
 from hub.campaigns import service
-from hub.config import Settings
 from hub.errors import HubError
 from hub.languages import display_name
-from hub.materials import signing
 from hub.models import (
     Campaign,
     CampaignItem,
@@ -33,12 +31,10 @@ from hub.models import (
     Material,
     Organisation,
     ProcessingStatus,
-    utcnow,
 )
 from hub.partners import service as partners
 
 # As the JSON API's share route: a link a colleague may use for a week.
-SHARE_DAYS = 7
 WHATSAPP_SHARE = "https://wa.me/?text="
 TIMEZONE = "Europe/Copenhagen"
 
@@ -293,18 +289,6 @@ async def kit_variant(
 class SharedLink:
     url: str
     expires_at: datetime
-
-
-def share_link(settings: Settings, *, variant: ItemVariant, organisation_id: int) -> SharedLink:
-    """A signed link that downloads the variant's current file without an account, for a
-    week; downloads through it count for ``organisation_id`` (as the JSON API's share route)."""
-    expires_at = utcnow() + timedelta(days=SHARE_DAYS)
-    token = signing.sign(
-        {"v": variant.id or 0, "o": organisation_id or 0},
-        secret=settings.secret_key,
-        expires_at=expires_at,
-    )
-    return SharedLink(url=f"{settings.base_url}/d/{token}", expires_at=expires_at)
 
 
 # --- the inbox -------------------------------------------------------------------------------

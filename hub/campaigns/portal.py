@@ -17,6 +17,7 @@ from hub.dependencies import SessionDep, SettingsDep
 from hub.errors import Forbidden, NotFound
 from hub.forms import parse_id, see_other
 from hub.i18n import _
+from hub.materials import signing
 from hub.models import Campaign, ItemKind, Role, User
 from hub.schemas import IdPath
 from hub.templating import render
@@ -114,7 +115,13 @@ async def share_variant_page(
     variant = await kit.kit_variant(session, campaign, variant_id)
     if variant is None:
         raise NotFound(_("No such file."))
-    link = kit.share_link(settings, variant=variant, organisation_id=principal.organisation_id)
+    url, expires_at = signing.download_link(
+        base_url=settings.base_url,
+        secret=settings.secret_key,
+        variant_id=variant.id or 0,
+        organisation_id=principal.organisation_id,
+    )
+    link = kit.SharedLink(url=url, expires_at=expires_at)
     languages = await kit.organisation_languages(session, principal.organisation_id)
     return await _kit_page(
         request, session, campaign, languages=languages, shared={variant.id: link}

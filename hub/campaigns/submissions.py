@@ -56,21 +56,15 @@ def check_submittable(principal: User, campaign: Campaign, item: CampaignItem) -
         raise NotFound(_("No such item."))
 
 
-async def submit_film(
+async def _record_submission(
     session: AsyncSession,
     *,
     principal: User,
-    campaign: Campaign,
     item: CampaignItem,
     language: str,
     material: Material,
 ) -> FilmSubmission:
-    """A partner's recorded film for ``item`` (a script) in ``language``, waiting for review."""
-    check_submittable(principal, campaign, item)
-    language = service.checked_language(language, "language")
-    if material.kind != MaterialKind.film:
-        message = _("Send a film (mp4, webm or mov).")
-        raise InvalidInput(message, errors=[FieldError("file", message)])
+    """The stored film as a submission waiting for review (checked by submit_upload)."""
     duplicate = (
         await session.exec(
             select(FilmSubmission).where(
@@ -155,12 +149,18 @@ async def get_submission(
 
 
 async def for_organisation(
-    session: AsyncSession, *, organisation_id: int, item_id: int | None = None
+    session: AsyncSession,
+    *,
+    organisation_id: int,
+    item_id: int | None = None,
+    status: SubmissionStatus | None = None,
 ) -> list[SubmissionView]:
-    """What an organisation sent (for one item or all), newest first."""
+    """What an organisation sent (for one item or all, in one status or all), newest first."""
     query = _joined().where(FilmSubmission.organisation_id == organisation_id)
     if item_id is not None:
         query = query.where(FilmSubmission.item_id == item_id)
+    if status is not None:
+        query = query.where(FilmSubmission.status == status)
     return await _views(session, query.order_by(col(FilmSubmission.id).desc()))
 
 
@@ -292,11 +292,6 @@ async def submit_upload(
     material, _created = await materials.store_material(
         session, upload, storage=storage, uploaded_by=principal
     )
-    return await submit_film(
-        session,
-        principal=principal,
-        campaign=campaign,
-        item=item,
-        language=language,
-        material=material,
+    return await _record_submission(
+        session, principal=principal, item=item, language=language, material=material
     )

@@ -169,9 +169,8 @@ async def list_submissions(
         )
     else:
         own = await submissions.for_organisation(
-            session, organisation_id=principal.organisation_id or 0
+            session, organisation_id=principal.organisation_id or 0, status=status
         )
-        own = [v for v in own if status is None or v.submission.status == status]
         views, total = own[offset : offset + limit], len(own)
     return SubmissionPage(
         items=[SubmissionRead.of(v) for v in views], total=total, limit=limit, offset=offset

@@ -18,7 +18,6 @@ from hub.distribution import retry
 from hub.errors import Conflict
 from hub.i18n import _
 from hub.models import (
-    OPEN_STATES,
     Campaign,
     CampaignRecipient,
     CampaignSending,
@@ -39,6 +38,9 @@ SEND_JOB = "distribution.send"
 D = DeliveryState
 # Rows written per INSERT statement when a campaign is published.
 INSERT_CHUNK = 1000
+# Deliveries per send job when an officer resumes or retries (the worker's setting is not
+# at hand in a request).
+CONTROL_BATCH = 100
 # A queued delivery that no send job has claimed after this long has lost its job.
 QUEUED_GRACE = timedelta(minutes=2)
 
@@ -148,23 +150,24 @@ async def next_batches(
     if not ids:
         return []
     found = [int(i) for i in ids if i is not None]
-    chunks = [found[i : i + batch_size] for i in range(0, len(found), batch_size)]
-    for chunk in chunks:
-        defer_send(session, chunk)
+    chunks = defer_sends(session, found, batch_size=batch_size)
     sending.watermark = found[-1]
     session.add(sending)
     return chunks
 
 
-def _round(name: str) -> str:
-    """A job-id key for one round of re-sending."""
-    return f"{name}-{secrets.token_hex(6)}"
-
-
-def defer_send(session: AsyncSession, delivery_ids: list[int], *, key: str | None = None) -> None:
-    """A send job for these deliveries; its id names them, so the same batch is queued once."""
-    first, last = delivery_ids[0], delivery_ids[-1]
-    jobs.defer(session, SEND_JOB, *delivery_ids, key=key, named_by=(first, last, len(delivery_ids)))
+def defer_sends(
+    session: AsyncSession, delivery_ids: list[int], *, batch_size: int, again: str | None = None
+) -> list[list[int]]:
+    """Send jobs for these deliveries, ``batch_size`` each. A job's id names its batch, so the
+    same batch is queued once; a round of sending ``again`` (a sweep, a retry) gets new ids,
+    since the batch may have had a job before, now gone or finished (arq refuses a finished
+    job's id while it keeps the result). claim() keeps any delivery from going out twice."""
+    key = f"{again}-{secrets.token_hex(6)}" if again else None
+    batches = [delivery_ids[i : i + batch_size] for i in range(0, len(delivery_ids), batch_size)]
+    for batch in batches:
+        jobs.defer(session, SEND_JOB, *batch, key=key, named_by=(batch[0], batch[-1], len(batch)))
+    return batches
 
 
 def _halted_campaigns() -> Any:
@@ -442,11 +445,7 @@ async def sweep(
         )
     ).all()
     ids = [int(i) for i in due if i is not None]
-    # New job ids each sweep: the batch may have had a job before, now gone or finished (and
-    # arq refuses a finished job's id while it keeps the result). claim() keeps it at once.
-    key = _round("sweep")
-    for start in range(0, len(ids), batch_size):
-        defer_send(session, ids[start : start + batch_size], key=key)
+    defer_sends(session, ids, batch_size=batch_size, again="sweep")
     return len(ids)
 
 
@@ -513,11 +512,11 @@ async def resume(session: AsyncSession, campaign: Campaign) -> None:
     sending.paused, sending.paused_at = False, None
     session.add(sending)
     await session.flush()
-    jobs.defer(session, FAN_OUT_JOB, campaign.id, key=_round("resume"))  # type: ignore[arg-type]
+    jobs.defer(session, FAN_OUT_JOB, campaign.id, key=f"resume-{secrets.token_hex(6)}")  # type: ignore[arg-type]
     await _send_waiting(session, campaign.id)  # type: ignore[arg-type]
 
 
-async def _send_waiting(session: AsyncSession, campaign_id: int, *, batch_size: int = 100) -> None:
+async def _send_waiting(session: AsyncSession, campaign_id: int) -> None:
     """Send jobs now for the campaign's deliveries waiting to retry (or handed out before a
     pause); claim() decides which are really due."""
     ids = (
@@ -533,9 +532,7 @@ async def _send_waiting(session: AsyncSession, campaign_id: int, *, batch_size: 
     sending = await session.get(CampaignSending, campaign_id)
     watermark = sending.watermark if sending else 0
     handed_out = [int(i) for i in ids if i is not None and i <= watermark]
-    key = _round("now")
-    for start in range(0, len(handed_out), batch_size):
-        defer_send(session, handed_out[start : start + batch_size], key=key)
+    defer_sends(session, handed_out, batch_size=CONTROL_BATCH, again="now")
 
 
 async def retry_failed(session: AsyncSession, campaign: Campaign) -> int:
@@ -557,9 +554,7 @@ async def retry_failed(session: AsyncSession, campaign: Campaign) -> int:
         .returning(col(Delivery.id))
     )
     ids = [row[0] for row in result.all()]
-    key = _round("retry")
-    for start in range(0, len(ids), 100):
-        defer_send(session, ids[start : start + 100], key=key)
+    defer_sends(session, ids, batch_size=CONTROL_BATCH, again="retry")
     return len(ids)
 
 
@@ -579,10 +574,6 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> int:
     sending.cancelled_at = now
     session.add(sending)
     return len(result.all())
-
-
-def open_states() -> tuple[DeliveryState, ...]:
-    return OPEN_STATES
 
 
 # --- the delivery list -------------------------------------------------------------------------

@@ -9,7 +9,6 @@ a corrected file reaches whoever opens an old link.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -40,7 +39,6 @@ from hub.state import HubState
 
 router = APIRouter(tags=["downloads"])
 Rendition = Literal["original", "whatsapp", "poster"]
-SHARE_DAYS = 7
 StorageDep = Annotated[LocalStorage, Depends(get_storage)]
 
 
@@ -186,13 +184,13 @@ async def share_variant(
     variant, _item, _campaign = await _visible_variant(session, principal, variant_id)
     if variant.material_id is None:
         raise NotFound(_("This item has no file in this language."))
-    expires_at = utcnow() + timedelta(days=SHARE_DAYS)
-    token = signing.sign(
-        {"v": variant.id or 0, "o": principal.organisation_id or 0},
+    url, expires_at = signing.download_link(
+        base_url=state.settings.base_url,
         secret=state.settings.secret_key,
-        expires_at=expires_at,
+        variant_id=variant.id or 0,
+        organisation_id=principal.organisation_id,
     )
-    return SharedLink(url=f"{state.settings.base_url}/d/{token}", expires_at=expires_at.isoformat())
+    return SharedLink(url=url, expires_at=expires_at.isoformat())
 
 
 @router.api_route("/d/{token}", methods=["GET", "HEAD"], include_in_schema=False)

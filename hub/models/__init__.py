@@ -27,7 +27,6 @@ from hub.models.campaigns import (
     VariantVersion,
 )
 from hub.models.distribution import (
-    OPEN_STATES,
     CampaignSending,
     Delivery,
     DeliveryChannel,
@@ -48,7 +47,6 @@ from hub.models.partners import (
 )
 
 __all__ = [
-    "OPEN_STATES",
     "ApiToken",
     "Area",
     "AreaKind",

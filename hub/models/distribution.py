@@ -26,10 +26,6 @@ class DeliveryState(StrEnum):
     cancelled = "cancelled"  # the officer cancelled the rest of the sending
 
 
-# States that still have work ahead of them.
-OPEN_STATES = (DeliveryState.queued, DeliveryState.sending, DeliveryState.retrying)
-
-
 class Delivery(SQLModel, table=True):
     """A campaign's notification to one recipient on one channel.
 

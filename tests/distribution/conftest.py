@@ -65,9 +65,8 @@ async def set_webhook(db: Database, organisation: Organisation, url: str) -> str
     return secret
 
 
-async def publish(
-    client: httpx.AsyncClient, officer: dict[str, str], *, languages: list[str]
-) -> int:
+async def draft(client: httpx.AsyncClient, officer: dict[str, str], *, languages: list[str]) -> int:
+    """A draft campaign with one message, addressed to partners speaking ``languages``."""
     created = await client.post(
         "/api/v1/campaigns",
         json={
@@ -84,6 +83,13 @@ async def publish(
         json={"kind": "message", "title": "Budskab"},
         headers=officer,
     )
+    return campaign_id
+
+
+async def publish(
+    client: httpx.AsyncClient, officer: dict[str, str], *, languages: list[str]
+) -> int:
+    campaign_id = await draft(client, officer, languages=languages)
     published = await client.post(f"/api/v1/campaigns/{campaign_id}/publish", headers=officer)
     assert published.status_code == 200, published.text
     return campaign_id
@@ -107,4 +113,4 @@ async def make_retries_due(db: Database) -> None:
         )
 
 
-__all__ = ["World", "add_contact", "make_partner", "publish", "receiver", "set_webhook"]
+__all__ = ["World", "add_contact", "draft", "make_partner", "publish", "receiver", "set_webhook"]

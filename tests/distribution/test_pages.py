@@ -8,7 +8,7 @@ from hub.config import Settings
 from hub.db import Database
 from hub.models import Role
 from tests.conftest import Mailbox
-from tests.distribution.conftest import add_contact, deliveries, publish
+from tests.distribution.conftest import add_contact, deliveries, draft, publish
 from tests.factories import csrf_from, login, make_contact, make_partner, make_user
 from tests.test_worker_e2e import run_burst_worker
 
@@ -99,17 +99,7 @@ async def test_publishing_from_the_composer_notifies_and_the_progress_reaches_10
 ) -> None:
     somali = await make_partner(db, languages=["so"])
     contacts = [await add_contact(db, somali) for _ in range(3)]
-    created = await client.post(
-        "/api/v1/campaigns",
-        json={"title": "Vinter", "audience_spec": {"languages": ["so"]}},
-        headers=officer,
-    )
-    campaign_id = created.json()["id"]
-    await client.post(
-        f"/api/v1/campaigns/{campaign_id}/items",
-        json={"kind": "message", "title": "Budskab"},
-        headers=officer,
-    )
+    campaign_id = await draft(client, officer, languages=["so"])
     user = await make_user(db, role=Role.officer)
     await login(client, user.email)
     composer = await client.get(f"/campaigns/{campaign_id}", headers=EN)
