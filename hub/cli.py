@@ -175,6 +175,37 @@ def worker(
     job_worker.run()
 
 
+@app.command("flush-clicks")
+def flush_clicks() -> None:
+    """Add the clicks counted in Redis to the daily rollups now (the worker does it every
+    twenty seconds)."""
+    from hub.state import HubState
+    from hub.tracking import rollup
+    from hub.tracking.counter import Keys
+    from workers.settings import redis_url_for
+
+    settings = _settings()
+    _logging(settings)
+    try:
+        settings.redis_url = redis_url_for(settings)
+    except RuntimeError as exc:
+        typer.echo(f"hub: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run() -> rollup.FlushResult:
+        state = await HubState.open(settings)
+        try:
+            return await rollup.flush_clicks(state.db, state.redis, Keys(settings.redis_prefix))
+        finally:
+            await state.close()
+
+    result = asyncio.run(run())
+    typer.echo(
+        f"hub: flushed {result.clicks} clicks and {result.previews} previews "
+        f"from {result.batches} batches"
+    )
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="The user's e-mail address (their sign-in name).")],

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=250, ge=1, le=1000)
     delivery_lease_seconds: int = Field(default=300, ge=10)
 
+    # Where a citizen who opens the link of an ended campaign finds current information.
+    citizen_info_url: str = "https://www.sst.dk/"
+
     default_language: Literal["da", "en"] = "da"
     session_hours: int = Field(default=12, ge=1)
     login_max_failures_per_account: int = Field(default=5, ge=1)

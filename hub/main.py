@@ -41,6 +41,8 @@ from hub.errors import (
     NotAuthenticated,
     ServiceUnavailable,
 )
+from hub.forwards import api as forwards_api
+from hub.forwards import pages as forwards_pages
 from hub.i18n import _, lazy
 from hub.imports import api as imports_api
 from hub.imports import pages as imports_pages
@@ -56,6 +58,10 @@ from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
 from hub.templating import STATIC_DIR, render
+from hub.tracking import citizen as tracking_citizen
+from hub.tracking.counter import ClickCounter
+from hub.tracking.redirect import PREFIX as REDIRECT_PREFIX
+from hub.tracking.redirect import Redirector
 from hub.users import api as users_api
 from hub.users import pages as users_pages
 
@@ -283,19 +289,39 @@ def _unexpected_response(request: Request) -> Response:
     )
 
 
+class HubApp(FastAPI):
+    """The hub's app, with the citizen's click (``/s/{code}``) answered before any routing
+    or middleware (:mod:`hub.tracking.redirect`)."""
+
+    def __init__(self, *, redirector: Redirector, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.redirector = redirector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(REDIRECT_PREFIX):
+            await self.redirector(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the hub. With no settings, read them from the environment (uvicorn --factory)."""
     settings = settings or load_settings()
 
+    counter = ClickCounter(prefix=settings.redis_prefix)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, HubState]]:
         state = await HubState.open(settings)
+        counter.start(state.redis)
         try:
             yield {"hub": state}
         finally:
+            await counter.stop()  # hands over the last counts: a graceful stop loses none
             await state.close()
 
-    app = FastAPI(
+    app = HubApp(
+        redirector=Redirector(counter),
         title="Partner Hub",
         version=__version__,
         description="Publish campaign materials to partner organisations and measure reach.",
@@ -353,6 +379,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         materials_api.router,
         submissions_api.router,
         distribution_api.router,
+        forwards_api.router,
         materials_downloads.router,
         system_pages.router,
         auth_pages.router,
@@ -368,6 +395,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         campaigns_portal.router,
         campaigns_review.router,
         distribution_pages.router,
+        forwards_pages.router,
+        tracking_citizen.router,
     ):
         app.include_router(router)
     return app

@@ -20,6 +20,7 @@ from hub.markdown import render_markdown
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
+CITIZEN_PATHS = ("/s/", "/c/")
 
 
 def _format_time(value: datetime | None, fmt: str = "medium") -> str:
@@ -69,6 +70,9 @@ def render(
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
-    csrf.ensure_cookie(request, response)
+    # The citizen's path (a tracked link, its landing page) never gets a cookie, not even
+    # on an error page.
+    if not request.url.path.startswith(CITIZEN_PATHS):
+        csrf.ensure_cookie(request, response)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -13,7 +13,7 @@ from arq.worker import Worker
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
-from workers import auth, campaigns, distribution, materials, system
+from workers import auth, campaigns, distribution, materials, system, tracking
 
 log = logging.getLogger("hub.worker")
 
@@ -39,6 +39,14 @@ FUNCTIONS = [
 ]
 
 CRON_JOBS = [
+    # Three times a minute: reports are at most twenty seconds behind the clicks.
+    cron(
+        tracking.flush_clicks,
+        name="tracking.flush_clicks",
+        second={10, 30, 50},
+        unique=True,
+        run_at_startup=True,
+    ),
     cron(distribution.sweep, name="distribution.sweep", second=15, unique=True),
     # Every minute at second 0; unique, so two workers never run it twice at once.
     cron(campaigns.publish_due, name="campaigns.publish_due", second=0, unique=True),

@@ -201,6 +201,7 @@ async def set_variant(
         item,
         language=language,
         text=body.text,
+        title=body.title,
         material_id=body.material_id,
         replaced_by=staff,
     )

@@ -218,6 +218,7 @@ async def set_variant_page(
         values={
             "language": form_text(posted, "language"),
             "text": raw_text if isinstance(raw_text, str) else "",
+            "title": form_text(posted, "title"),
         }
     )
     try:
@@ -227,6 +228,8 @@ async def set_variant_page(
             item,
             language=form.values["language"],
             text=form.values["text"],
+            # Only the variant's own page has the title field; the composer's form keeps it.
+            title=form.values["title"] if "title" in posted else None,
             replaced_by=principal,
         )
     except HubError as exc:
@@ -254,7 +257,9 @@ async def edit_variant_page(
 ) -> Response:
     campaign, item = found
     variant = await _variant_or_404(session, item, language)
-    form = Form(values={"language": variant.language, "text": variant.text})
+    form = Form(
+        values={"language": variant.language, "text": variant.text, "title": variant.title}
+    )
     return _variant_page(request, campaign, item, variant, form)
 
 

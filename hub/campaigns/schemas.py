@@ -102,6 +102,7 @@ class VariantRead(BaseModel):
     id: int
     item_id: int
     language: str
+    title: str = Field(description="The item's title in this language (may be empty).")
     text: str
     material_id: int | None
     version: int
@@ -131,6 +132,9 @@ class VariantWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str | None = Field(default=None, max_length=20000)
+    title: str | None = Field(
+        default=None, max_length=200, description="The item's title in this language."
+    )
     material_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
 
 

@@ -494,9 +494,11 @@ async def set_variant(
     language: str,
     text: str | None = None,
     material_id: int | None = None,
+    title: str | None = None,
     replaced_by: User | None = None,
 ) -> ItemVariant:
-    """Create or change the item's variant in ``language`` (text and/or a material)."""
+    """Create or change the item's variant in ``language`` (text and/or a material, and the
+    item's title in that language)."""
     _editable(campaign)
     language = checked_language(language, "language")
     if material_id is not None and await session.get(Material, material_id) is None:
@@ -510,6 +512,7 @@ async def set_variant(
         )
     ).first()
     body = clean(text, field="text", max_length=20000, multiline=True) if text is not None else None
+    heading = clean(title, field="title", max_length=200) if title is not None else None
     if variant is None:
         if not body and material_id is None:
             message = _("A variant needs a text, a file or both.")
@@ -518,11 +521,14 @@ async def set_variant(
             item_id=item.id,  # type: ignore[arg-type]
             language=language,
             text=body or "",
+            title=heading or "",
             material_id=material_id,
         )
     else:
         if body is not None:
             variant.text = body
+        if heading is not None:
+            variant.title = heading
         if material_id is not None and material_id != variant.material_id:
             if variant.material_id is not None:
                 # A replaced file is a new version; the old one stays for officers.

@@ -64,7 +64,7 @@ async def _visible_variant(
     return variant, item, campaign
 
 
-def _download_name(
+def download_name(
     item: CampaignItem, variant: ItemVariant, material: Material, rendition: Rendition
 ) -> str:
     base = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", " ", item.title).strip() or "material"
@@ -73,7 +73,7 @@ def _download_name(
     return f"{base} – {variant.language}{suffix}.{extension}"
 
 
-def _file_of(material: Material, rendition: Rendition) -> tuple[str, str, str]:
+def file_of(material: Material, rendition: Rendition) -> tuple[str, str, str]:
     """(storage key, content type, etag) of the wanted rendition of a material."""
     if rendition == "original":
         return material.storage_key, material.content_type, material.sha256
@@ -122,13 +122,13 @@ async def _serve(
     rendition: Rendition,
     organisation_id: int | None,
 ) -> Response:
-    key, content_type, etag = _file_of(material, rendition)
+    key, content_type, etag = file_of(material, rendition)
     response = serve.file_response(
         request,
         storage.path(key),
         content_type=content_type,
         etag=etag,
-        download_name=_download_name(item, variant, material, rendition),
+        download_name=download_name(item, variant, material, rendition),
         accel_prefix=state.settings.media_accel_redirect,
         accel_key=storage.relative(key),
     )
@@ -253,7 +253,7 @@ async def download_material(
     material = await session.get(Material, material_id)
     if material is None:
         raise NotFound(_("No such file."))
-    key, content_type, etag = _file_of(material, rendition)
+    key, content_type, etag = file_of(material, rendition)
     return serve.file_response(
         request,
         storage.path(key),

@@ -45,6 +45,13 @@ from hub.models.partners import (
     OrganisationLanguage,
     OrganisationStatus,
 )
+from hub.models.tracking import (
+    ForwardReport,
+    LinkDay,
+    ReportKind,
+    TrackedLink,
+    TrackingFlush,
+)
 
 __all__ = [
     "ApiToken",
@@ -62,8 +69,10 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryState",
     "FilmSubmission",
+    "ForwardReport",
     "ItemKind",
     "ItemVariant",
+    "LinkDay",
     "Material",
     "MaterialDownload",
     "MaterialKind",
@@ -77,9 +86,12 @@ __all__ = [
     "OrganisationLanguage",
     "OrganisationStatus",
     "ProcessingStatus",
+    "ReportKind",
     "Role",
     "SubmissionStatus",
     "TokenPurpose",
+    "TrackedLink",
+    "TrackingFlush",
     "UTCDateTime",
     "User",
     "UserSession",

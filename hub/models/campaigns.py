@@ -132,6 +132,8 @@ class ItemVariant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="campaign_item.id", index=True, ondelete="CASCADE")
     language: str = Field(max_length=8)
+    # The item's title in this language (citizen pages and printed posters show it).
+    title: str = Field(default="", max_length=200)
     text: str = Field(default="", max_length=20000)
     material_id: int | None = Field(default=None, foreign_key="material.id", index=True)
     version: int = Field(default=1)
