@@ -58,7 +58,9 @@ from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
 from hub.templating import STATIC_DIR, render
+from hub.tracking import api as tracking_api
 from hub.tracking import citizen as tracking_citizen
+from hub.tracking import portal as tracking_portal
 from hub.tracking.counter import ClickCounter
 from hub.tracking.redirect import PREFIX as REDIRECT_PREFIX
 from hub.tracking.redirect import Redirector
@@ -380,6 +382,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         submissions_api.router,
         distribution_api.router,
         forwards_api.router,
+        tracking_api.router,
         materials_downloads.router,
         system_pages.router,
         auth_pages.router,
@@ -397,6 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         distribution_pages.router,
         forwards_pages.router,
         tracking_citizen.router,
+        tracking_portal.router,
     ):
         app.include_router(router)
     return app

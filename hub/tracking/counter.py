@@ -123,6 +123,8 @@ class ClickCounter:
         self.redis: Redis | None = None
         self._counts: dict[str, int] = defaultdict(int)
         self._visitors: dict[tuple[str, int], set[bytes]] = defaultdict(set)
+        # Before the day's salt has arrived (the first moments of a process or a day).
+        self._unsalted: dict[tuple[str, int], set[tuple[str, bytes]]] = defaultdict(set)
         # Batches Redis may or may not have taken (a lost reply): sent again under their id.
         self._unsent: list[_Batch] = []
         self._salts: dict[str, bytes] = {}
@@ -152,8 +154,7 @@ class ClickCounter:
         if salt is None:
             # Only in the first moments of a process or a day, before the salt has arrived:
             # the pair waits in memory until the next hand-over hashes it, never longer.
-            raw = b"\x00" + client.encode() + b"\x00" + user_agent
-            self._visitors[(day, link_id)].add(raw)
+            self._unsalted[(day, link_id)].add((client, user_agent))
             return
         self._visitors[(day, link_id)].add(_visitor(salt, client, user_agent))
 
@@ -192,22 +193,34 @@ class ClickCounter:
         if self._counts:
             self._unsent.append(_Batch(counts=dict(self._counts)))
             self._counts = defaultdict(int)
-        visitors, self._visitors = self._visitors, defaultdict(set)
-        try:
-            await self._salt_for(self._today())
-            if visitors:
-                await self._send_visitors(visitors)
-                visitors = {}
+        done = True
+        try:  # the counts first: they are what must never be lost
             while self._unsent:
                 await self._send_counts(self._unsent[0])
                 self._unsent.pop(0)
-        except Exception as exc:  # Redis away or refusing: keep everything, try again later
+        except Exception as exc:  # Redis away or refusing: keep them, try again later
             log.warning("tracking.hand_over_failed: %s", exc)
+            done = False
+        visitors, self._visitors = self._visitors, defaultdict(set)
+        unsalted, self._unsalted = self._unsalted, defaultdict(set)
+        try:
+            for entry, pairs in unsalted.items():
+                salt = await self._salt_for(entry[0])
+                visitors[entry] |= {_visitor(salt, client, agent) for client, agent in pairs}
+            unsalted = defaultdict(set)
+            await self._salt_for(self._today())
+            if visitors:
+                await self._send_visitors(visitors)
+        except Exception as exc:
+            log.warning("tracking.visitors_hand_over_failed: %s", exc)
+            # Kept for the next try, within bounds; the estimate suffers, the counts do not.
             if len(self._visitors) + len(visitors) <= MAX_PENDING_SETS:
                 for entry, values in visitors.items():
                     self._visitors[entry] |= values
-            return False
-        return True
+                for entry, pairs in unsalted.items():
+                    self._unsalted[entry] |= pairs
+            done = False
+        return done
 
     async def _send_counts(self, batch: _Batch) -> None:
         assert self._handover is not None
@@ -222,10 +235,8 @@ class ClickCounter:
         assert self.redis is not None
         async with self.redis.pipeline(transaction=False) as pipe:
             for (day, link_id), values in visitors.items():
-                salt = await self._salt_for(day)
-                hashed = {_visitor_of_raw(salt, v) if v[:1] == b"\x00" else v for v in values}
                 key = self.keys.visitors(day, link_id)
-                pipe.pfadd(key, *hashed)
+                pipe.pfadd(key, *values)
                 pipe.expireat(key, int(_day_start_of(day) + RETENTION.total_seconds()))
             await pipe.execute()
 
@@ -252,11 +263,6 @@ class ClickCounter:
 def _visitor(salt: bytes, client: str, user_agent: bytes) -> bytes:
     digest = hashlib.blake2b(client.encode() + b"\x00" + user_agent, key=salt[:64], digest_size=8)
     return digest.digest()
-
-
-def _visitor_of_raw(salt: bytes, raw: bytes) -> bytes:
-    client, _sep, agent = raw[1:].partition(b"\x00")
-    return _visitor(salt, client.decode(), agent)
 
 
 def _day_start_of(day: str) -> float:

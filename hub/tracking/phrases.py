@@ -11,6 +11,8 @@ FALLBACK = "en"
 
 PHRASES: dict[str, dict[str, str]] = {
     "da": {
+        "read_more": "Læs mere her",
+        "scan": "Scan koden med mobilens kamera",
         "copied": "Kopieret",
         "shared_by": "Delt med dig af {name}",
         "download_film": "Hent filmen",
@@ -35,6 +37,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Din browser kan ikke afspille filmen.",
     },
     "en": {
+        "read_more": "Read more here",
+        "scan": "Scan the code with your phone's camera",
         "copied": "Copied",
         "shared_by": "Shared with you by {name}",
         "download_film": "Download the film",
@@ -59,6 +63,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Your browser cannot play the film.",
     },
     "ar": {
+        "read_more": "اقرأ المزيد هنا",
+        "scan": "امسح الرمز بكاميرا هاتفك",
         "copied": "تم النسخ",
         "shared_by": "شاركه معك {name}",
         "download_film": "تنزيل الفيلم",
@@ -83,6 +89,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "لا يستطيع متصفحك تشغيل الفيلم.",
     },
     "so": {
+        "read_more": "Halkan ka akhri wax dheeraad ah",
+        "scan": "Koodhka ku sawir kamaradda taleefankaaga",
         "copied": "Waa la koobiyeeyay",
         "shared_by": "Waxaa kuula soo wadaagay {name}",
         "download_film": "Soo deji filimka",
@@ -108,6 +116,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Biraawsarkaagu ma daari karo filimka.",
     },
     "tr": {
+        "read_more": "Daha fazlasını burada okuyun",
+        "scan": "Kodu telefonunuzun kamerasıyla tarayın",
         "copied": "Kopyalandı",
         "shared_by": "{name} sizinle paylaştı",
         "download_film": "Filmi indir",
@@ -133,6 +143,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Tarayıcınız bu filmi oynatamıyor.",
     },
     "ur": {
+        "read_more": "مزید یہاں پڑھیں",
+        "scan": "اپنے فون کے کیمرے سے کوڈ اسکین کریں",
         "copied": "کاپی ہو گیا",
         "shared_by": "{name} نے آپ کے ساتھ شیئر کیا",
         "download_film": "فلم ڈاؤن لوڈ کریں",
@@ -157,6 +169,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "آپ کا براؤزر یہ فلم نہیں چلا سکتا۔",
     },
     "fa": {
+        "read_more": "بیشتر را اینجا بخوانید",
+        "scan": "کد را با دوربین گوشی خود اسکن کنید",
         "copied": "کپی شد",
         "shared_by": "{name} این را با شما به اشتراک گذاشت",
         "download_film": "دانلود فیلم",
@@ -181,6 +195,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "مرورگر شما نمی‌تواند این فیلم را پخش کند.",
     },
     "de": {
+        "read_more": "Hier mehr lesen",
+        "scan": "Scannen Sie den Code mit der Handykamera",
         "copied": "Kopiert",
         "shared_by": "Mit Ihnen geteilt von {name}",
         "download_film": "Film herunterladen",
@@ -206,6 +222,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Ihr Browser kann den Film nicht abspielen.",
     },
     "pl": {
+        "read_more": "Więcej tutaj",
+        "scan": "Zeskanuj kod aparatem telefonu",
         "copied": "Skopiowano",
         "shared_by": "Udostępnione przez {name}",
         "download_film": "Pobierz film",
@@ -231,6 +249,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_video": "Twoja przeglądarka nie może odtworzyć filmu.",
     },
     "uk": {
+        "read_more": "Докладніше тут",
+        "scan": "Відскануйте код камерою телефона",
         "copied": "Скопійовано",
         "shared_by": "Поділився з вами: {name}",
         "download_film": "Завантажити фільм",

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.campaigns import service as campaigns
 from hub.errors import FieldError, InvalidInput, NotFound
@@ -24,6 +25,7 @@ from hub.models import (
     Channel,
     ItemVariant,
     LinkDay,
+    Role,
     TrackedLink,
     User,
 )
@@ -138,6 +140,48 @@ async def child_link(session: AsyncSession, parent: TrackedLink) -> TrackedLink:
         hop=parent.hop + 1,
     )
     return await _insert_or_get(session, values)
+
+
+def visible_links(principal: User) -> SelectOfScalar[TrackedLink]:
+    """The links ``principal`` may see: officers all, a partner its organisation's."""
+    query = select(TrackedLink)
+    if principal.role in (Role.admin, Role.officer):
+        return query
+    return query.where(TrackedLink.organisation_id == (principal.organisation_id or -1))
+
+
+async def get_visible_link(
+    session: AsyncSession, *, principal: User, link_id: int
+) -> TrackedLink | None:
+    return (await session.exec(visible_links(principal).where(TrackedLink.id == link_id))).first()
+
+
+async def variant_links(
+    session: AsyncSession, *, organisation_id: int, item_id: int, language: str
+) -> list[TrackedLink]:
+    """The organisation's own links to an item in a language (all channels and placements)."""
+    rows = await session.exec(
+        select(TrackedLink)
+        .where(
+            TrackedLink.organisation_id == organisation_id,
+            TrackedLink.item_id == item_id,
+            TrackedLink.language == language,
+            col(TrackedLink.parent_id).is_(None),
+        )
+        .order_by(col(TrackedLink.id))
+    )
+    return list(rows.all())
+
+
+async def link_variant(session: AsyncSession, link: TrackedLink) -> ItemVariant | None:
+    """The current language version a link leads to."""
+    return (
+        await session.exec(
+            select(ItemVariant).where(
+                ItemVariant.item_id == link.item_id, ItemVariant.language == link.language
+            )
+        )
+    ).first()
 
 
 async def link_by_code(session: AsyncSession, code: str) -> TrackedLink | None:

@@ -1,0 +1,218 @@
+"""10,000 clicks over concurrent connections across two real web processes, with previews and
+HEADs alongside; one process stopped gracefully, the other killed: the rollups count exactly
+the clicks. Then the database (and Redis) are searched for the visitors' addresses and agents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from sqlmodel import SQLModel, func, select
+
+from hub.config import Settings
+from hub.db import Database, unit_of_work
+from hub.models import Channel, LinkDay
+from hub.tracking import service
+from tests.tracking.conftest import flush, make_published
+
+ROOT = Path(__file__).resolve().parents[2]
+CLICKS = 10_000
+PREVIEWS = 400
+HEADS = 200
+CONNECTIONS = 64
+PROBE_ADDRESS = "203.0.113.77"
+PROBE_AGENT = "PrivacyProbe/9.9 (Linux; Android 14; SM-X999)"
+STEP_TIMEOUT = 60.0
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class WebProcess:
+    """`hub serve --no-worker` in a process of its own, configured like the test's hub."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "HUB_ENV": "test",
+            "HUB_SECRET_KEY": settings.secret_key,
+            "HUB_DATABASE_URL": settings.resolved_database_url,
+            "HUB_REDIS_URL": settings.redis_url,
+            "HUB_REDIS_PREFIX": settings.redis_prefix,
+            "HUB_VAR_DIR": str(settings.var_dir),
+            "HUB_MEDIA_ROOT": str(settings.media_root),
+            "HUB_LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub", "serve", "--no-worker", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the web process died while starting"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the web process did not start")
+
+    def stop(self, sig: signal.Signals) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        self.process.wait(timeout=STEP_TIMEOUT)
+
+
+@pytest.fixture
+def processes(settings: Settings) -> Iterator[list[WebProcess]]:
+    started = [WebProcess(settings), WebProcess(settings)]
+    try:
+        for web in started:
+            web.wait_ready()
+        yield started
+    finally:
+        for web in started:
+            if web.process.poll() is None:
+                web.process.kill()
+                web.process.wait(timeout=STEP_TIMEOUT)
+
+
+async def _traffic(urls: list[str], code: str) -> list[httpx.Response]:
+    """CLICKS clicks, PREVIEWS previews and HEADS heads, spread over both processes."""
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    queue: asyncio.Queue[tuple[str, str, dict[str, str]]] = asyncio.Queue()
+    for n in range(CLICKS):
+        # Visitors: the probe's address and agent, and others that differ by agent.
+        agent = PROBE_AGENT if n % 10 == 0 else f"Mozilla/5.0 (visitor {n % 97})"
+        headers = {"User-Agent": agent, "X-Forwarded-For": PROBE_ADDRESS}
+        queue.put_nowait(("GET", urls[n % 2], headers))
+    for n in range(PREVIEWS):
+        queue.put_nowait(("GET", urls[n % 2], {"User-Agent": "WhatsApp/2.24.1.6 A"}))
+    for n in range(HEADS):
+        queue.put_nowait(("HEAD", urls[n % 2], {"User-Agent": PROBE_AGENT}))
+    answers: list[httpx.Response] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            method, base, headers = queue.get_nowait()
+            answers.append(await client.request(method, f"{base}/s/{code}", headers=headers))
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.wait_for(
+            asyncio.gather(*(worker(client) for _ in range(CONNECTIONS))), STEP_TIMEOUT
+        )
+        # A citizen's landing page from the real server, too.
+        answers.append(await client.get(f"{urls[0]}/c/{code}", headers={"User-Agent": PROBE_AGENT}))
+    return answers
+
+
+def _dump(db: Database, settings: Settings) -> str:
+    """Every value of every table, as text."""
+    if db.is_sqlite:
+        path = settings.resolved_database_url.split("///", 1)[1]
+        with sqlite3.connect(path) as connection:
+            return "\n".join(connection.iterdump())
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        return ""  # the rows are read one by one below in any case
+    url = settings.resolved_database_url.replace("postgresql+asyncpg://", "postgresql://")
+    done = subprocess.run(
+        [pg_dump, "--data-only", url], capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.stdout if done.returncode == 0 else ""
+
+
+async def _dump_rows(db: Database) -> str:
+    lines: list[str] = []
+    async with db.engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = await connection.execute(sa.select(table))
+            lines.extend(repr(tuple(row)) for row in rows)
+    return "\n".join(lines)
+
+
+async def test_ten_thousand_clicks_across_two_processes_are_counted_exactly(
+    processes: list[WebProcess], db: Database, settings: Settings
+) -> None:
+    published = await make_published(db, settings)
+    async with unit_of_work(db, None) as session:
+        link = await service.get_or_create_link(
+            session,
+            organisation_id=published.organisation.id or 0,
+            campaign=published.campaign,
+            item=published.message,
+            language="ar",
+            channel=Channel.whatsapp,
+        )
+    answers = await _traffic([web.url for web in processes], link.code)
+    assert all(a.status_code == 302 for a in answers[:-1])
+    assert answers[-1].status_code == 200
+    assert not [a for a in answers if "set-cookie" in a.headers]
+
+    # One process stops gracefully (hands over everything); the other is killed hard after
+    # a second, which is more than one hand-over interval.
+    processes[0].stop(signal.SIGTERM)
+    await asyncio.sleep(1.2)
+    processes[1].stop(signal.SIGKILL)
+    await flush(settings, db)
+    async with unit_of_work(db, None, write=False) as session:
+        clicks, previews, uniques = (
+            await session.exec(
+                select(
+                    func.sum(LinkDay.clicks), func.sum(LinkDay.previews), func.sum(LinkDay.uniques)
+                )
+            )
+        ).one()
+    assert clicks == CLICKS
+    assert previews == PREVIEWS + HEADS
+    # 98 different agents behind one address (HyperLogLog: within a few percent).
+    assert 90 <= uniques <= 106
+
+    # Privacy: neither the address nor the agent is anywhere in the database or in Redis.
+    dump = _dump(db, settings) + await _dump_rows(db)
+    assert "PrivacyProbe" not in dump and PROBE_ADDRESS not in dump
+    redis = aioredis.Redis.from_url(settings.redis_url or "")
+    try:
+        async for key in redis.scan_iter(match=f"{settings.redis_prefix}*"):
+            kind = (await redis.type(key)).decode()
+            if kind == "string":
+                values = [await redis.get(key)]
+            elif kind == "hash":
+                values = [b"%s=%s" % pair for pair in (await redis.hgetall(key)).items()]
+            else:
+                values = []
+            for value in [key, *values]:
+                assert b"PrivacyProbe" not in (value or b"") and PROBE_ADDRESS.encode() not in (
+                    value or b""
+                )
+    finally:
+        await redis.aclose()
