@@ -216,3 +216,93 @@ async def test_ten_thousand_clicks_across_two_processes_are_counted_exactly(
                 )
     finally:
         await redis.aclose()
+
+
+async def test_flush_killed_midway_and_run_again_keeps_totals_exact(
+    db: Database, settings: Settings
+) -> None:
+    """`hub flush-clicks` killed with SIGKILL at random moments, three times, then run to the
+    end: every count is in the rollups once."""
+    import random
+
+    from hub.models import TrackedLink
+    from hub.tracking.counter import Keys
+
+    published = await make_published(db, settings)
+    links = 2000
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            sa.insert(TrackedLink.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "code": f"K{n:07d}",
+                    "key": f"bulk:{n}",
+                    "organisation_id": published.organisation.id,
+                    "campaign_id": published.campaign.id,
+                    "item_id": published.message.id,
+                    "language": "ar",
+                    "channel": "whatsapp",
+                    "placement": "",
+                    "hop": 1,
+                    "created_at": published.campaign.created_at,
+                }
+                for n in range(links)
+            ],
+        )
+        ids = [row[0] for row in await connection.execute(sa.select(TrackedLink.__table__.c.id))]  # type: ignore[attr-defined]
+    keys = Keys(settings.redis_prefix)
+    redis = aioredis.Redis.from_url(settings.redis_url or "")
+    rng = random.Random(6)
+    expected = 0
+    left_behind = 0
+    env = {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_SECRET_KEY": settings.secret_key,
+        "HUB_DATABASE_URL": settings.resolved_database_url,
+        "HUB_REDIS_URL": settings.redis_url,
+        "HUB_REDIS_PREFIX": settings.redis_prefix,
+        "HUB_VAR_DIR": str(settings.var_dir),
+        "HUB_LOG_LEVEL": "WARNING",
+    }
+    try:
+        for _round in range(3):
+            # A batch of counts over many links and three days, as web processes leave them.
+            fields: dict[str, int] = {}
+            for link_id in ids:
+                for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+                    amount = rng.randint(1, 5)
+                    fields[f"{day}:{link_id}:c"] = amount
+                    expected += amount
+            async with redis.pipeline(transaction=True) as pipe:  # adds, as web processes do
+                for field, amount in fields.items():
+                    pipe.hincrby(keys.live, field, amount)
+                await pipe.execute()
+            flush_process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "hub",
+                "flush-clicks",
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # Once it has set the counts aside as its batch, kill it at a random moment of
+            # the part that writes to the database (the first time at once).
+            deadline = time.monotonic() + STEP_TIMEOUT
+            while await redis.exists(keys.live) and time.monotonic() < deadline:  # noqa: ASYNC110 - polling another process
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0 if _round == 0 else rng.uniform(0, 0.3))
+            if flush_process.returncode is None:
+                flush_process.kill()
+            await asyncio.wait_for(flush_process.wait(), STEP_TIMEOUT)
+            left_behind += await redis.scard(keys.batches)  # type: ignore[misc]
+        assert left_behind >= 1  # at least one flush died with its batch half done
+        await flush(settings, db)
+        assert await redis.scard(keys.batches) == 0  # type: ignore[misc]
+    finally:
+        await redis.aclose()
+    async with unit_of_work(db, None, write=False) as session:
+        total = (await session.exec(select(func.sum(LinkDay.clicks)))).one()
+    assert total == expected
