@@ -43,6 +43,7 @@ test-postgresql: install-dev
 
 services:
 	@bash scripts/ensure-services.sh
+	@bash scripts/ensure-browser.sh
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -347,6 +347,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Upload forms of the composer and of partners' own films.
             ("/campaigns", material_limit),
             ("/portal/campaigns", material_limit),
+            # Forward reports with a photo as evidence.
+            ("/portal/reports", material_limit),
+            ("/api/v1/reports", material_limit),
         ],
     )
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)

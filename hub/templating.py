@@ -71,8 +71,10 @@ def render(
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     # The citizen's path (a tracked link, its landing page) never gets a cookie, not even
-    # on an error page.
-    if not request.url.path.startswith(CITIZEN_PATHS):
+    # on an error page; nor does an error answering what a page fetched by itself (an icon,
+    # an image), which is how a citizen's browser would otherwise come by one.
+    fetched = request.headers.get("sec-fetch-dest", "document") not in ("document", "iframe")
+    if not request.url.path.startswith(CITIZEN_PATHS) and not (status_code >= 400 and fetched):
         csrf.ensure_cookie(request, response)
     response.headers["Cache-Control"] = "no-store"
     return response

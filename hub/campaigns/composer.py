@@ -257,9 +257,7 @@ async def edit_variant_page(
 ) -> Response:
     campaign, item = found
     variant = await _variant_or_404(session, item, language)
-    form = Form(
-        values={"language": variant.language, "text": variant.text, "title": variant.title}
-    )
+    form = Form(values={"language": variant.language, "text": variant.text, "title": variant.title})
     return _variant_page(request, campaign, item, variant, form)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request
+from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from hub.db import rollback
@@ -51,6 +52,12 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "dir": direction(language),
         "chrome": chrome,
         "chrome_dir": direction(chrome),
+        # The labels' own language, where it is not the page's (a language without phrases).
+        "chrome_attrs": (
+            Markup(' lang="{}" dir="{}"').format(chrome, direction(chrome))
+            if chrome != language
+            else ""
+        ),
         "p": lambda key, **values: phrase(language, key, **values),
         "endonym": lambda code: display_name(code, code),
         **context,

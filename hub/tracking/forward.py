@@ -36,6 +36,11 @@ def title_of(item: CampaignItem, variant: ItemVariant) -> str:
     return variant.title or item.title
 
 
+def title_language(item: CampaignItem, variant: ItemVariant) -> str:
+    """The language the title is in: the variant's own title, else the item's (base language)."""
+    return variant.language if variant.title else item.base_language
+
+
 def _body(item: CampaignItem, variant: ItemVariant) -> str:
     """The variant's own words when they are meant for citizens (a message, an event)."""
     if item.kind in (ItemKind.message, ItemKind.event, ItemKind.flyer, ItemKind.poster):

@@ -10,6 +10,7 @@ stored. FastAPI's routing and middleware would cost three quarters of the throug
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -56,6 +57,7 @@ class Redirector:
         self.counter = counter
         self._links: dict[str, int] = {}
         self._misses: dict[str, float] = {}
+        self._lookups: dict[str, asyncio.Future[int | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -95,6 +97,22 @@ class Redirector:
         missed = self._misses.get(code)
         if missed is not None and missed > time.monotonic():
             return None
+        # A burst of first clicks on a code this process has not seen (a link just shared in
+        # a big group) makes one lookup; the others wait for its answer.
+        pending = self._lookups.get(code)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        lookup = asyncio.ensure_future(self._look_up(scope, code))
+        self._lookups[code] = lookup
+        try:
+            return await asyncio.shield(lookup)
+        finally:
+            if lookup.done():
+                self._lookups.pop(code, None)
+            else:
+                lookup.add_done_callback(lambda _f: self._lookups.pop(code, None))
+
+    async def _look_up(self, scope: Scope, code: str) -> int | None:
         state: HubState = scope["state"]["hub"]
         keys = self.counter.keys
         link_id: int | None = None
@@ -104,7 +122,7 @@ class Redirector:
         except RedisError:
             log.warning("tracking.link_cache_unavailable")
         if link_id is None:
-            async with unit_of_work(state.db, None) as session:
+            async with unit_of_work(state.db, None, write=False) as session:
                 link_id = (
                     await session.exec(select(TrackedLink.id).where(TrackedLink.code == code))
                 ).first()

@@ -208,3 +208,25 @@ async def test_superseded_material_leads_to_the_new_version(
     image = await client.get(f"/c/{link.code}/files/{variant.id}/original")
     assert image.status_code == 200 and image.content == data
     assert f"/files/{variant.id}/original" in page.text
+
+
+async def test_language_without_phrases_gets_english_labels_marked_as_such(
+    client: httpx.AsyncClient, db: Database, published: Published
+) -> None:
+    from hub.campaigns import service as campaigns
+
+    async with unit_of_work(db, None) as session:
+        campaign = await session.get(type(published.campaign), published.campaign.id)
+        item = await session.get(type(published.message), published.message.id)
+        await campaigns.set_variant(
+            session,
+            campaign,  # type: ignore[arg-type]
+            item,  # type: ignore[arg-type]
+            language="ps",
+            text="واکسین وړیا ده",
+            title="واکسین",
+        )
+    link = await link_for(db, published, "message", "ps")
+    page = await client.get(f"/c/{link.code}")
+    assert '<html lang="ps" dir="rtl">' in page.text
+    assert '<button type="submit" lang="en" dir="ltr">Share further</button>' in page.text

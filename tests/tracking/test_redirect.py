@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from hub.config import Settings
 from hub.db import Database, unit_of_work
+from hub.errors import InvalidInput
 from hub.models import Channel, LinkDay, TrackedLink, TrackingFlush
 from hub.tracking import rollup, service
 from hub.tracking.counter import ClickCounter, Keys, day_of, is_preview
@@ -93,7 +94,7 @@ async def test_one_link_per_channel_made_on_demand(db: Database, published: Publ
             placement="Opgang 4, indgang",
         )
         assert with_place.placement == "Opgang 4, indgang"
-        with pytest.raises(Exception, match="no version in that language"):
+        with pytest.raises(InvalidInput) as refused:
             await service.get_or_create_link(
                 session,
                 organisation_id=published.organisation.id or 0,
@@ -102,6 +103,7 @@ async def test_one_link_per_channel_made_on_demand(db: Database, published: Publ
                 language="so",
                 channel=Channel.poster,
             )
+        assert [e.field for e in refused.value.errors] == ["language"]
 
 
 async def test_click_redirects_without_cookie_and_counts(
@@ -266,3 +268,53 @@ def _now() -> object:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+async def test_worker_flushes_on_its_schedule(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, settings: Settings, published: Published
+) -> None:
+    from hub.state import HubState
+    from workers import settings as worker_settings
+    from workers.tracking import flush_clicks
+
+    cron = next(c for c in worker_settings.CRON_JOBS if c.name == "tracking.flush_clicks")
+    assert cron.unique and cron.second == {10, 30, 50}
+    link = await make_link(db, published)
+    await client.get(f"/s/{link.code}", headers={"User-Agent": BROWSERS[0]})
+    await hand_over(app)
+    state = await HubState.open(settings)
+    try:
+        result = await flush_clicks({"hub": state})
+    finally:
+        await state.close()
+    assert result == {"batches": 1, "clicks": 1, "previews": 0}
+
+
+async def test_a_burst_of_first_clicks_looks_the_code_up_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    published: Published,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from hub.tracking.redirect import Redirector
+
+    link = await make_link(db, published)
+    calls = 0
+    original = Redirector._look_up
+
+    async def counted(self: Redirector, scope: object, code: str) -> int | None:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)  # a slow database: the others arrive meanwhile
+        return await original(self, scope, code)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Redirector, "_look_up", counted)
+    answers = await asyncio.gather(*(client.get(f"/s/{link.code}") for _ in range(40)))
+    assert [a.status_code for a in answers] == [302] * 40
+    assert calls == 1
+    await hand_over(app)
+    assert (await flush(settings, db)).clicks == 40
