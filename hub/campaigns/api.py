@@ -203,6 +203,7 @@ async def set_variant(
         text=body.text,
         title=body.title,
         material_id=body.material_id,
+        captions_material_id=body.captions_material_id,
         replaced_by=staff,
     )
     return VariantRead.model_validate(variant)

@@ -42,7 +42,7 @@ from hub.languages import display_name
 from hub.materials import service as materials
 from hub.materials.api import get_storage, receive_request_upload
 from hub.materials.upload import discard_upload
-from hub.models import Campaign, CampaignItem, CampaignStatus, ItemVariant
+from hub.models import Campaign, CampaignItem, CampaignStatus, ItemVariant, MaterialKind
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -361,15 +361,20 @@ async def upload_variant_file_page(
                 raise invalid("language", _("Choose the language of the file."))
             # Refused before the file is stored, so that a refusal leaves no file behind.
             code = service.check_variant_target(campaign, language)
+            if upload.kind == MaterialKind.captions:
+                await service.check_captions_target(session, item, code)
             material, _created = await materials.store_material(
                 session, upload, storage=storage, uploaded_by=principal
             )
+            # A WebVTT file is the captions of the film in that language.
+            captions = material.kind == MaterialKind.captions
             await service.set_variant(
                 session,
                 campaign,
                 item,
                 language=code,
-                material_id=material.id,
+                material_id=None if captions else material.id,
+                captions_material_id=material.id if captions else None,
                 replaced_by=principal,
             )
         finally:

@@ -239,6 +239,7 @@ async def composer_page(
     versions = await service.variant_versions(session, variants)
     material_ids = [v.material_id for v in variants if v.material_id is not None]
     material_ids += [old.material_id for found in versions.values() for old in found]
+    material_ids += [v.captions_material_id for v in variants if v.captions_material_id]
     coverage = await service.coverage(session, campaign)
     by_item: dict[int, list[ItemVariant]] = {item.id or 0: [] for item in items}
     for variant in variants:

@@ -105,6 +105,7 @@ class VariantRead(BaseModel):
     title: str = Field(description="The item's title in this language (may be empty).")
     text: str
     material_id: int | None
+    captions_material_id: int | None = Field(description="WebVTT captions of the film")
     version: int
     credited_organisation_id: int | None
 
@@ -136,6 +137,9 @@ class VariantWrite(BaseModel):
         default=None, max_length=200, description="The item's title in this language."
     )
     material_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
+    captions_material_id: int | None = Field(
+        default=None, ge=1, le=MAX_DB_ID, description="An uploaded WebVTT file: the film's captions"
+    )
 
 
 class CoverageRead(BaseModel):

@@ -28,6 +28,7 @@ from hub.models import (
     ItemKind,
     ItemVariant,
     Material,
+    MaterialKind,
     Role,
     User,
     VariantVersion,
@@ -495,14 +496,19 @@ async def set_variant(
     text: str | None = None,
     material_id: int | None = None,
     title: str | None = None,
+    captions_material_id: int | None = None,
     replaced_by: User | None = None,
 ) -> ItemVariant:
     """Create or change the item's variant in ``language`` (text and/or a material, and the
     item's title in that language)."""
     _editable(campaign)
     language = checked_language(language, "language")
-    if material_id is not None and await session.get(Material, material_id) is None:
+    material = await session.get(Material, material_id) if material_id is not None else None
+    if material_id is not None and material is None:
         message = _("No such material.")
+        raise InvalidInput(message, errors=[FieldError("material_id", message)])
+    if material is not None and material.kind == MaterialKind.captions:
+        message = _("A captions file belongs to a film: add it as the film's captions.")
         raise InvalidInput(message, errors=[FieldError("material_id", message)])
     variant = (
         await session.exec(
@@ -550,9 +556,37 @@ async def set_variant(
                 )
             variant.material_id = material_id
         variant.updated_at = utcnow()
+    if captions_material_id is not None:
+        await _set_captions(session, variant, captions_material_id)
     session.add(variant)
     await session.flush()
     return variant
+
+
+async def check_captions_target(session: AsyncSession, item: CampaignItem, language: str) -> None:
+    """Refuse captions for a language in which the item has no film (before storing them)."""
+    variant = await get_variant(session, item, language)
+    film = (
+        await session.get(Material, variant.material_id)
+        if variant and variant.material_id
+        else None
+    )
+    if film is None or film.kind != MaterialKind.film:
+        message = _("Upload the film in this language first; captions belong to a film.")
+        raise InvalidInput(message, errors=[FieldError("file", message)])
+
+
+async def _set_captions(session: AsyncSession, variant: ItemVariant, material_id: int) -> None:
+    captions = await session.get(Material, material_id)
+    if captions is None or captions.kind != MaterialKind.captions:
+        message = _("Captions must be a WebVTT file (.vtt).")
+        raise InvalidInput(message, errors=[FieldError("captions_material_id", message)])
+    film = await session.get(Material, variant.material_id) if variant.material_id else None
+    if film is None or film.kind != MaterialKind.film:
+        message = _("Upload the film in this language first; captions belong to a film.")
+        raise InvalidInput(message, errors=[FieldError("captions_material_id", message)])
+    variant.captions_material_id = material_id
+    variant.updated_at = utcnow()
 
 
 async def delete_variant(session: AsyncSession, campaign: Campaign, variant: ItemVariant) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from hub.auth.dependencies import ApiStaffDep, ApiUserDep
@@ -38,7 +39,9 @@ from hub.schemas import IdPath
 from hub.state import HubState
 
 router = APIRouter(tags=["downloads"])
-Rendition = Literal["original", "whatsapp", "poster"]
+# The uploaded file, a film's WhatsApp-ready MP4 and poster frame, and a film's captions (the
+# variant's captions file, a material of its own).
+Rendition = Literal["original", "whatsapp", "poster", "captions"]
 StorageDep = Annotated[LocalStorage, Depends(get_storage)]
 
 
@@ -68,14 +71,25 @@ def download_name(
     item: CampaignItem, variant: ItemVariant, material: Material, rendition: Rendition
 ) -> str:
     base = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", " ", item.title).strip() or "material"
-    suffix = {"whatsapp": " (WhatsApp)", "poster": " (poster)"}.get(rendition, "")
+    suffix = {"whatsapp": " (WhatsApp)", "poster": " (poster)", "captions": " (captions)"}.get(
+        rendition, ""
+    )
     extension = {"whatsapp": "mp4", "poster": "jpg"}.get(rendition, material.extension)
     return f"{base} – {variant.language}{suffix}.{extension}"
 
 
+async def rendition_material(
+    session: AsyncSession, variant: ItemVariant, rendition: Rendition
+) -> Material | None:
+    """The material a rendition comes from: the film's captions, else the variant's file."""
+    material_id = variant.captions_material_id if rendition == "captions" else variant.material_id
+    return await session.get(Material, material_id) if material_id else None
+
+
 def file_of(material: Material, rendition: Rendition) -> tuple[str, str, str]:
-    """(storage key, content type, etag) of the wanted rendition of a material."""
-    if rendition == "original":
+    """(storage key, content type, etag) of the wanted rendition of a material (for
+    "captions", ``material`` is the captions file itself)."""
+    if rendition in ("original", "captions"):
         return material.storage_key, material.content_type, material.sha256
     key = material.whatsapp_key if rendition == "whatsapp" else material.poster_key
     if not key:
@@ -90,7 +104,7 @@ def _counts_as_download(request: Request, rendition: Rendition) -> bool:
     # as a picture on the kit page, is looking, not taking: not counted.
     if request.method != "GET" or request.headers.get("if-none-match"):
         return False
-    if rendition == "poster" or request.headers.get("sec-fetch-dest") == "image":
+    if rendition in ("poster", "captions") or request.headers.get("sec-fetch-dest") == "image":
         return False
     byte_range = request.headers.get("range", "")
     return not byte_range or byte_range.replace(" ", "").startswith("bytes=0-")
@@ -160,7 +174,7 @@ async def download_variant(
     """The variant's current file (``rendition``: the original, the WhatsApp-ready film or its
     poster frame), with Range, ETag and an attachment file name."""
     variant, item, _campaign = await _visible_variant(session, principal, variant_id)
-    material = await session.get(Material, variant.material_id) if variant.material_id else None
+    material = await rendition_material(session, variant, rendition)
     if material is None:
         raise NotFound(_("This item has no file in this language."))
     organisation_id = principal.organisation_id if principal.role is Role.partner else None
@@ -207,11 +221,7 @@ async def shared_download(
     variant = await session.get(ItemVariant, int(payload.get("v", 0)))
     item = await session.get(CampaignItem, variant.item_id) if variant else None
     campaign = await session.get(Campaign, item.campaign_id) if item else None
-    material = (
-        await session.get(Material, variant.material_id)
-        if variant and variant.material_id
-        else None
-    )
+    material = await rendition_material(session, variant, rendition) if variant else None
     if (
         variant is None
         or item is None

@@ -1,7 +1,8 @@
 """What an uploaded file really is: its content must agree with its extension.
 
 Only the kinds campaigns use are accepted: films (mp4, webm, mov), audio (mp3, m4a), documents
-(pdf, docx, odt, txt, md) and images (png, jpeg, webp). SVG, HTML and everything else is refused,
+(pdf, docx, odt, txt, md), images (png, jpeg, webp) and films' captions (vtt). SVG, HTML and
+everything else is refused,
 whatever it is called: those can carry scripts, and a partner opens what the hub hands out.
 
 The check reads the first bytes of the content (:data:`HEAD_BYTES`, the "magic"):
@@ -17,7 +18,8 @@ The check reads the first bytes of the content (:data:`HEAD_BYTES`, the "magic")
   ``_rels/``, ``word/`` or ``docProps/``). That is only a first look: once the whole file is
   stored, :func:`check_stored` reads the ZIP's central directory and requires
   ``[Content_Types].xml`` and a ``word/*.xml`` part (and, for both ODT and DOCX, no macros).
-* txt / md: UTF-8 without NUL bytes (checked over the whole file by :class:`TextCheck`) that
+* vtt: WebVTT captions, a text file whose first line starts with ``WEBVTT``.
+* txt / md / vtt: UTF-8 without NUL bytes (checked over the whole file by :class:`TextCheck`) that
   does not start with markup (``<svg``, ``<html``, ``<!doctype``, ``<?xml``...): a text file
   must not be an HTML page under another name.
 """
@@ -66,17 +68,18 @@ TYPES: dict[str, FileType] = {
         FileType("jpg", MaterialKind.image, "image/jpeg"),
         FileType("jpeg", MaterialKind.image, "image/jpeg"),
         FileType("webp", MaterialKind.image, "image/webp"),
+        FileType("vtt", MaterialKind.captions, "text/vtt; charset=utf-8"),
     )
 }
-TEXT_EXTENSIONS = frozenset({"txt", "md"})
+TEXT_EXTENSIONS = frozenset({"txt", "md", "vtt"})
 # Named in the refusal: these can run scripts in a browser.
 SCRIPTABLE_EXTENSIONS = frozenset(
     {"svg", "svgz", "html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "xml", "js"}
 )
 
 ALLOWED = lazy(
-    "films (MP4, WebM, MOV), audio (MP3, M4A), documents (PDF, DOCX, ODT, TXT, MD) "
-    "and images (PNG, JPEG, WebP)"
+    "films (MP4, WebM, MOV), audio (MP3, M4A), documents (PDF, DOCX, ODT, TXT, MD), "
+    "images (PNG, JPEG, WebP) and captions of films (WebVTT)"
 )
 
 
@@ -284,6 +287,8 @@ def sniff(head: bytes, extension: str) -> tuple[MaterialKind, str]:
         raise refuse(_("The file is empty."))
     if wanted.extension in TEXT_EXTENSIONS:
         _check_text_head(head)
+        if wanted.extension == "vtt" and not _is_webvtt(head):
+            raise refuse(_("A captions file must be WebVTT: its first line says WEBVTT."))
     elif not _matches(head, wanted.extension):
         found = identify(head)
         if found in ("HTML", "SVG", "XML"):
@@ -303,6 +308,11 @@ def sniff(head: bytes, extension: str) -> tuple[MaterialKind, str]:
             ) % {"extension": wanted.extension}
         raise refuse(message)
     return wanted.kind, wanted.content_type
+
+
+def _is_webvtt(head: bytes) -> bool:
+    text = head.removeprefix(codecs.BOM_UTF8)
+    return text.startswith(b"WEBVTT") and text[6:7] in (b"", b" ", b"\t", b"\n", b"\r")
 
 
 def _check_text_head(head: bytes) -> None:

@@ -87,6 +87,7 @@ class MaterialKind(StrEnum):
     audio = "audio"
     document = "document"
     image = "image"
+    captions = "captions"  # WebVTT captions of a film
 
 
 class ProcessingStatus(StrEnum):
@@ -136,6 +137,8 @@ class ItemVariant(SQLModel, table=True):
     title: str = Field(default="", max_length=200)
     text: str = Field(default="", max_length=20000)
     material_id: int | None = Field(default=None, foreign_key="material.id", index=True)
+    # A film's captions in the variant's language (WebVTT), for those who cannot hear it.
+    captions_material_id: int | None = Field(default=None, foreign_key="material.id")
     version: int = Field(default=1)
     # A partner's own recorded film, approved by an officer, is credited to its organisation.
     credited_organisation_id: int | None = Field(default=None, foreign_key="organisation.id")

@@ -24,7 +24,7 @@ from hub.i18n import _
 from hub.languages import direction, display_name
 from hub.markdown import render_markdown
 from hub.materials import serve
-from hub.materials.downloads import StorageDep, download_name, file_of
+from hub.materials.downloads import StorageDep, download_name, file_of, rendition_material
 from hub.models import TrackedLink
 from hub.templating import templates
 from hub.tracking import landing, service
@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 Code = Annotated[str, Path(min_length=7, max_length=16, pattern=r"^[0-9A-Za-z]+$")]
 Language = Annotated[str, Path(min_length=2, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z]+)?$")]
-Rendition = Literal["original", "whatsapp", "poster"]
+Rendition = Literal["original", "whatsapp", "poster", "captions"]
 # Pages are the same for everyone: a shared cache may keep them a few minutes.
 PAGE_CACHE = "public, max-age=300"
 
@@ -178,9 +178,10 @@ async def landing_file(
     """A file of the page: the film (with Range), its poster frame, the poster image."""
     link = await _link(session, code)
     found = await landing.variant_for_file(session, link, variant_id)
-    if found is None:
+    material = await rendition_material(session, found[0], rendition) if found else None
+    if found is None or material is None:
         raise NotFound(_("This file does not exist."))
-    variant, item, material = found
+    variant, item = found
     key, content_type, etag = file_of(material, rendition)
     return serve.file_response(
         request,

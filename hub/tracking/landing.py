@@ -70,6 +70,10 @@ class Block:
         return m is not None and m.processing_status == ProcessingStatus.done and bool(m.poster_key)
 
     @property
+    def has_captions(self) -> bool:
+        return self.is_film and self.variant.captions_material_id is not None
+
+    @property
     def playable(self) -> str:
         """The rendition the player streams: the small WhatsApp-ready MP4 when there is one."""
         m = self.material
@@ -185,14 +189,13 @@ def event_when(starts_at: datetime | None, ends_at: datetime | None, language: s
 
 async def variant_for_file(
     session: AsyncSession, link: TrackedLink, variant_id: int
-) -> tuple[ItemVariant, CampaignItem, Material] | None:
-    """A variant of the link's campaign with a file, while the campaign is public."""
+) -> tuple[ItemVariant, CampaignItem] | None:
+    """A variant of the link's campaign, while the campaign is public."""
     variant = await session.get(ItemVariant, variant_id)
     item = await session.get(CampaignItem, variant.item_id) if variant else None
     if variant is None or item is None or item.campaign_id != link.campaign_id:
         return None
     campaign = await session.get(Campaign, item.campaign_id)
-    if campaign is None or campaign.status not in SHOWN or variant.material_id is None:
+    if campaign is None or campaign.status not in SHOWN:
         return None
-    material = await session.get(Material, variant.material_id)
-    return (variant, item, material) if material is not None else None
+    return variant, item

@@ -151,3 +151,10 @@ def test_local_storage_commits_by_renaming_and_refuses_made_up_keys(tmp_path: Pa
     assert storage.temp_files() == [] and not second.path.exists()
     storage.delete(key)
     assert not storage.exists(key)
+
+
+def test_captions_must_be_webvtt() -> None:
+    for good in (b"WEBVTT\n\n00:00.000 --> 00:01.000\nHej\n", b"\xef\xbb\xbfWEBVTT - Kommunen\n"):
+        assert sniff.sniff(good, "vtt") == (MaterialKind.captions, "text/vtt; charset=utf-8")
+    for bad in (b"1\n00:00:00,000 --> 00:00:01,000\nHej\n", b"WEBVTTX\n", b"<html>WEBVTT"):
+        refused(bad, "vtt")

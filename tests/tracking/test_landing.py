@@ -230,3 +230,57 @@ async def test_language_without_phrases_gets_english_labels_marked_as_such(
     page = await client.get(f"/c/{link.code}")
     assert '<html lang="ps" dir="rtl">' in page.text
     assert '<button type="submit" lang="en" dir="ltr">Share further</button>' in page.text
+
+
+CAPTIONS = "WEBVTT\n\n00:00.000 --> 00:02.000\nالتطعيم مجاني\n".encode()
+
+
+async def test_film_captions_from_the_composer_reach_the_landing_page(
+    client: httpx.AsyncClient, db: Database, settings: Settings, published: Published
+) -> None:
+    from tests.factories import csrf_from, login
+
+    client.headers["Accept-Language"] = "en"
+    await login(client, published.officer.email)
+    composer = await client.get(f"/campaigns/{published.campaign.id}")
+    token = csrf_from(composer.text)
+    upload_url = f"/campaigns/{published.campaign.id}/items/{published.film.id}/files"
+    # Not WebVTT inside: refused, nothing stored.
+    refused = await client.post(
+        upload_url,
+        data={"csrf_token": token, "language": "ar"},
+        files={"file": ("captions.vtt", b"1\n00:00:00,000 --> 00:00:02,000\nhi\n", "text/vtt")},
+    )
+    assert refused.status_code == 422 and "WEBVTT" in refused.text
+    # For a language without a film: refused too.
+    no_film = await client.post(
+        f"/campaigns/{published.campaign.id}/items/{published.message.id}/files",
+        data={"csrf_token": token, "language": "ar"},
+        files={"file": ("captions.vtt", CAPTIONS, "text/vtt")},
+    )
+    assert no_film.status_code == 422 and "captions belong to a film" in no_film.text
+    done = await client.post(
+        upload_url,
+        data={"csrf_token": token, "language": "ar"},
+        files={"file": ("captions.vtt", CAPTIONS, "text/vtt")},
+    )
+    assert done.status_code == 303, done.text
+    await client.post("/logout", data={"csrf_token": token})
+    from hub.models import Material, MaterialKind
+
+    async with unit_of_work(db, None, write=False) as session:
+        stored = (
+            await session.exec(select(Material).where(Material.kind == MaterialKind.captions))
+        ).all()
+    assert len(stored) == 1  # the refused ones left nothing
+
+    link = await link_for(db, published, "film", "ar")
+    async with httpx.AsyncClient(
+        transport=client._transport, base_url="http://testserver"
+    ) as phone:
+        page = await phone.get(f"/c/{link.code}")
+        [track] = re.findall(r'<track kind="captions" src="([^"]+)" srclang="ar"', page.text)
+        captions = await phone.get(track)
+    assert captions.status_code == 200 and captions.content == CAPTIONS
+    assert captions.headers["content-type"].startswith("text/vtt")
+    no_cookie(captions)
