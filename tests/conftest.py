@@ -54,6 +54,23 @@ def pytest_report_header(config: pytest.Config) -> str:
 # --- servers -------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashing() -> Iterator[None]:
+    """Real argon2id hashes, at the lowest cost: the production parameters take a tenth of a
+    second per hash or check, which the suite's thousands of sign-ins would pay for nothing.
+    (Hashes carry their parameters, so a hub process started by a test still checks them.)"""
+    from argon2 import PasswordHasher
+
+    from hub.auth import security
+
+    production = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    security._dummy_hash.cache_clear()
+    yield
+    security._hasher = production
+    security._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("HUB_TEST_REDIS_URL")

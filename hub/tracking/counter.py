@@ -153,7 +153,8 @@ class ClickCounter:
         salt = self._salts.get(day)
         if salt is None:
             # Only in the first moments of a process or a day, before the salt has arrived:
-            # the pair waits in memory until the next hand-over hashes it, never longer.
+            # the pair waits in memory until the next hand-over hashes it (or, with Redis
+            # away, drops it), never longer.
             self._unsalted[(day, link_id)].add((client, user_agent))
             return
         self._visitors[(day, link_id)].add(_visitor(salt, client, user_agent))
@@ -175,8 +176,10 @@ class ClickCounter:
         if self.redis is not None:
             for _attempt in range(5):
                 if await self.hand_over():
-                    break
+                    return
                 await asyncio.sleep(0.2)
+            lost = sum(sum(b.counts.values()) for b in self._unsent) + sum(self._counts.values())
+            log.error("tracking.counts_lost_at_stop: %d clicks and previews", lost)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -207,18 +210,16 @@ class ClickCounter:
             for entry, pairs in unsalted.items():
                 salt = await self._salt_for(entry[0])
                 visitors[entry] |= {_visitor(salt, client, agent) for client, agent in pairs}
-            unsalted = defaultdict(set)
             await self._salt_for(self._today())
             if visitors:
                 await self._send_visitors(visitors)
         except Exception as exc:
             log.warning("tracking.visitors_hand_over_failed: %s", exc)
-            # Kept for the next try, within bounds; the estimate suffers, the counts do not.
+            # Hashed visitors are kept for the next try, within bounds (the estimate suffers,
+            # the counts do not). Unhashed pairs are dropped: an address is never kept waiting.
             if len(self._visitors) + len(visitors) <= MAX_PENDING_SETS:
                 for entry, values in visitors.items():
                     self._visitors[entry] |= values
-                for entry, pairs in unsalted.items():
-                    self._unsalted[entry] |= pairs
             done = False
         return done
 
