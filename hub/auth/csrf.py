@@ -62,7 +62,7 @@ def verify(request: Request, submitted: str | None) -> None:
     expected = _sign(
         request.state.hub.settings.secret_key, cookie, request.cookies.get(SESSION_COOKIE, "")
     )
-    if not hmac.compare_digest(expected, submitted):
+    if not hmac.compare_digest(expected.encode(), submitted.encode()):
         raise CsrfFailed(_("The form has expired. Reload the page and try again."))
 
 

@@ -33,7 +33,7 @@ def sign(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
 def verify(secret: str, *, message_id: str, timestamp: int, body: bytes, header: str) -> bool:
     """What a receiver does (used by the tests and documented for partners)."""
     expected = sign(secret, message_id=message_id, timestamp=timestamp, body=body)
-    return any(hmac.compare_digest(expected, candidate) for candidate in header.split())
+    return any(hmac.compare_digest(expected.encode(), c.encode()) for c in header.split())
 
 
 class UnsafeTarget(InvalidInput):

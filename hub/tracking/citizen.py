@@ -123,7 +123,8 @@ async def share_further(
 ) -> Response:
     """Issue the child link someone shares on, and show it with ways to send it."""
     link = await _link(session, code)
-    if not hmac.compare_digest(token, share_token(state.settings.secret_key, link.code)):
+    expected = share_token(state.settings.secret_key, link.code)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
         await rollback(session)
         raise NotFound(_("This page does not exist."))
     child = await service.child_link(session, link)

@@ -82,7 +82,7 @@ def csrf_free(html: str) -> str:
     return html.replace(token, "")
 
 
-@pytest.mark.parametrize("token", [None, "", "forged"])
+@pytest.mark.parametrize("token", [None, "", "forged", "ålø∂-not-ascii"])
 async def test_login_without_a_valid_csrf_token_is_refused(
     client: httpx.AsyncClient, db: Database, token: str | None
 ) -> None:
