@@ -16,12 +16,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from hub.campaigns import service as campaigns
-from hub.errors import FieldError, InvalidInput, NotFound
+from hub.errors import Conflict, FieldError, InvalidInput, NotFound
 from hub.i18n import _
 from hub.models import (
     Campaign,
     CampaignItem,
+    CampaignStatus,
     Channel,
     ItemVariant,
     LinkDay,
@@ -87,8 +87,9 @@ async def get_or_create_link(
     """The organisation's link to ``item`` in ``language`` for ``channel`` (made if new)."""
     if item.campaign_id != campaign.id:
         raise NotFound(_("No such item in this campaign."))
-    if campaign.status not in campaigns.PARTNER_VISIBLE:
-        raise InvalidInput(_("Links are made for published campaigns only."))
+    if campaign.status != CampaignStatus.published:
+        # A closed campaign's existing links still land (on a page that says it ended).
+        raise Conflict(_("Links are made for published campaigns only."))
     try:
         channel = Channel(channel)
     except ValueError:

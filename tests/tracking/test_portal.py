@@ -247,3 +247,24 @@ async def test_links_api(
     other = await make_partner(db, name="Other")
     stranger = bearer(await api_token(client, db, await make_contact(db, other)))
     assert (await client.get(f"/api/v1/links/{link['id']}", headers=stranger)).status_code == 404
+
+
+async def test_no_new_links_once_the_campaign_has_ended(
+    client: httpx.AsyncClient, db: Database, published: Published
+) -> None:
+    from hub.campaigns import service as campaigns
+
+    async with unit_of_work(db, None) as session:
+        campaign = await session.get(type(published.campaign), published.campaign.id)
+        await campaigns.close_campaign(session, campaign)  # type: ignore[arg-type]
+    token = bearer(await api_token(client, db, published.contact))
+    body = {"item_id": published.film.id, "language": "so", "channel": "facebook"}
+    refused = await client.post(
+        f"/api/v1/campaigns/{published.campaign.id}/links", json=body, headers=token
+    )
+    assert refused.status_code == 409
+    client.headers["Accept-Language"] = "en"
+    await login(client, published.contact.email)
+    vid = await variant_id(db, published.film.id or 0, "so")
+    page = await client.get(f"/portal/campaigns/{published.campaign.id}/variants/{vid}/forward")
+    assert "This campaign has ended" in page.text and "/links" not in page.text
