@@ -322,6 +322,34 @@ def import_areas(file: ImportFile, commit: CommitOption = False) -> None:
     raise typer.Exit(run_import(settings, "areas", file, commit=commit))
 
 
+reports_app = typer.Typer(help="Reach reports.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("rebuild")
+def rebuild_reports() -> None:
+    """Rebuild every published campaign's reach rollups from the source tables."""
+    from hub.db import Database, unit_of_work
+    from hub.reports import rollup
+    from workers.reports import rebuild
+
+    settings = _settings()
+    _logging(settings)
+    _migrate(settings)
+
+    async def run() -> tuple[int, int]:
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            async with unit_of_work(db, None, write=False) as session:
+                campaign_ids = await rollup.all_campaigns(session)
+            return len(campaign_ids), await rebuild(db, campaign_ids)
+        finally:
+            await db.dispose()
+
+    campaigns, rows = asyncio.run(run())
+    typer.echo(f"hub: rebuilt the reach rollups of {campaigns} campaigns ({rows} rows)")
+
+
 def main() -> None:
     app()
 

@@ -54,6 +54,7 @@ from hub.partners import api as partners_api
 from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
 from hub.partners import webhook as partners_webhook
+from hub.reports import api as reports_api
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
@@ -386,6 +387,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         distribution_api.router,
         forwards_api.router,
         tracking_api.router,
+        reports_api.router,
         materials_downloads.router,
         system_pages.router,
         auth_pages.router,

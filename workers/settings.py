@@ -13,7 +13,7 @@ from arq.worker import Worker
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
-from workers import auth, campaigns, distribution, materials, system, tracking
+from workers import auth, campaigns, distribution, materials, reports, system, tracking
 
 log = logging.getLogger("hub.worker")
 
@@ -39,6 +39,14 @@ FUNCTIONS = [
 ]
 
 CRON_JOBS = [
+    # Reach rollups of the campaigns that can still change, every two minutes.
+    cron(
+        reports.refresh,
+        name="reports.refresh",
+        minute=set(range(0, 60, 2)),
+        second=40,
+        unique=True,
+    ),
     # Three times a minute: reports are at most twenty seconds behind the clicks.
     cron(
         tracking.flush_clicks,

@@ -15,22 +15,26 @@ from urllib.parse import quote
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time, get_timezone
 from babel.units import format_unit
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import i18n
 from hub.audiences import service as audiences
 from hub.campaigns import service
+from hub.db import Database, unit_of_work
 from hub.errors import HubError
 from hub.languages import display_name
 from hub.models import (
     Campaign,
     CampaignItem,
     CampaignStatus,
+    CampaignVisit,
     ItemVariant,
     Material,
     Organisation,
     ProcessingStatus,
+    User,
 )
 from hub.partners import service as partners
 
@@ -280,6 +284,34 @@ async def kit_variant(
     if item is None or item.campaign_id != campaign.id:
         return None
     return variant
+
+
+# --- visits -----------------------------------------------------------------------------------
+
+
+async def record_visit(db: Database, campaign: Campaign, principal: User) -> None:
+    """Note that a partner user opened the campaign today (once a day; for reach reports).
+
+    Its own short write, so that the page's GET stays a read-only unit of work."""
+    if principal.organisation_id is None or principal.id is None or campaign.id is None:
+        return
+    today = datetime.now(get_timezone(TIMEZONE)).date()
+    key = (campaign.id, principal.id, today)
+    async with unit_of_work(db, None, write=False) as session:
+        if await session.get(CampaignVisit, key) is not None:
+            return
+    try:
+        async with unit_of_work(db, None) as session:
+            session.add(
+                CampaignVisit(
+                    campaign_id=campaign.id,
+                    user_id=principal.id,
+                    day=today,
+                    organisation_id=principal.organisation_id,
+                )
+            )
+    except IntegrityError:
+        pass  # the same user, in another tab at the same moment
 
 
 # --- sharing a file --------------------------------------------------------------------------

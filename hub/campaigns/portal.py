@@ -13,7 +13,7 @@ from hub.auth.csrf import require_csrf
 from hub.auth.dependencies import PageUserDep
 from hub.campaigns import kit, service, submissions
 from hub.campaigns.dependencies import PageCampaignDep, PageItemDep, StaffCampaignDep
-from hub.dependencies import SessionDep, SettingsDep
+from hub.dependencies import SessionDep, SettingsDep, StateDep
 from hub.errors import Forbidden, NotFound
 from hub.forms import parse_id, see_other
 from hub.i18n import _
@@ -86,11 +86,16 @@ async def inbox_page(
 
 @router.get("/portal/campaigns/{campaign_id}", name="kit_page")
 async def kit_page(
-    request: Request, campaign: PageCampaignDep, principal: PageUserDep, session: SessionDep
+    request: Request,
+    campaign: PageCampaignDep,
+    principal: PageUserDep,
+    session: SessionDep,
+    state: StateDep,
 ) -> Response:
     """The campaign kit: every item in the organisation's languages first."""
     if not _is_partner(principal):
         return see_other(str(request.url_for("campaign_preview_page", campaign_id=campaign.id)))
+    await kit.record_visit(state.db, campaign, principal)
     languages = await kit.organisation_languages(session, principal.organisation_id)
     return await _kit_page(request, session, campaign, languages=languages)
 

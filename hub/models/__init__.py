@@ -45,6 +45,7 @@ from hub.models.partners import (
     OrganisationLanguage,
     OrganisationStatus,
 )
+from hub.models.reports import MEASURE_KIND, CampaignVisit, Measure, ReachDay
 from hub.models.tracking import (
     ForwardReport,
     LinkDay,
@@ -54,6 +55,7 @@ from hub.models.tracking import (
 )
 
 __all__ = [
+    "MEASURE_KIND",
     "ApiToken",
     "Area",
     "AreaKind",
@@ -64,6 +66,7 @@ __all__ = [
     "CampaignRecipient",
     "CampaignSending",
     "CampaignStatus",
+    "CampaignVisit",
     "Channel",
     "Delivery",
     "DeliveryChannel",
@@ -76,6 +79,7 @@ __all__ = [
     "Material",
     "MaterialDownload",
     "MaterialKind",
+    "Measure",
     "NotifyBy",
     "OneTimeToken",
     "OrgRole",
@@ -86,6 +90,7 @@ __all__ = [
     "OrganisationLanguage",
     "OrganisationStatus",
     "ProcessingStatus",
+    "ReachDay",
     "ReportKind",
     "Role",
     "SubmissionStatus",

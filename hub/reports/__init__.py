@@ -1,0 +1,1 @@
+"""Reach reports: what reached whom, read from rollups the worker keeps current."""

@@ -1,0 +1,351 @@
+"""Reach from the rollups, checked against a fixture computed by hand: every measure, kept
+apart, per partner, channel, area (with the areas below it), language and day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from hub.campaigns import service as campaigns
+from hub.db import Database, unit_of_work
+from hub.models import (
+    CampaignVisit,
+    Channel,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ForwardReport,
+    ItemKind,
+    LinkDay,
+    Material,
+    MaterialDownload,
+    MaterialKind,
+    OrganisationKind,
+    ReachDay,
+    ReportKind,
+    Role,
+    TrackedLink,
+)
+from hub.reports import rollup
+from tests.factories import api_token, bearer, make_area, make_contact, make_partner, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY1 = date(2026, 11, 2)
+DAY2 = date(2026, 11, 4)  # a Wednesday of the same ISO week as DAY1 (Monday)
+NOON1 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
+NOON2 = datetime(2026, 11, 4, 11, 0, tzinfo=UTC)
+
+
+@dataclass
+class Fixture:
+    campaign_id: int
+    a: int  # an association serving "Nordvest" (below "København")
+    b: int  # a faith community serving "Amager"
+    top_area: int
+    item_id: int
+    officer: dict[str, str]
+
+
+@pytest.fixture
+async def fixture(client: httpx.AsyncClient, db: Database) -> Fixture:
+    top = await make_area(db, code="KBH", name="København")
+    nordvest = await make_area(db, code="NV", name="Nordvest", parent_id=top)
+    amager = await make_area(db, code="AM", name="Amager")
+    a = await make_partner(
+        db, name="Forening A", kind=OrganisationKind.association, area_ids=[nordvest]
+    )
+    b = await make_partner(
+        db, name="Moské B", kind=OrganisationKind.faith_community, area_ids=[amager]
+    )
+    a_users = [await make_contact(db, a), await make_contact(db, a)]
+    b_user = await make_contact(db, b)
+    officer = await make_user(db, role=Role.officer)
+    async with unit_of_work(db, None) as session:
+        campaign = await campaigns.create_campaign(
+            session,
+            owner=officer,
+            title="Efterår",
+            audience_spec={"include_ids": [a.id, b.id]},
+        )
+        item = await campaigns.create_item(session, campaign, kind=ItemKind.message, title="Hej")
+        ar = await campaigns.set_variant(session, campaign, item, language="ar", text="مرحبا")
+        await campaigns.set_variant(session, campaign, item, language="da", text="Hej")
+        await campaigns.publish_campaign(session, campaign)
+        cid, a_id, b_id = campaign.id or 0, a.id or 0, b.id or 0
+        # Distribution wrote one e-mail delivery per contact: A's two and B's one. Make A's
+        # sent (one e-mail failed instead), add an SMS for A and a webhook for B.
+        deliveries = (await session.exec(select(Delivery).where(Delivery.campaign_id == cid))).all()
+        for delivery in deliveries:
+            delivery.state = DeliveryState.sent
+            delivery.sent_at = NOON1
+        extra = [
+            (a_id, DeliveryChannel.sms, DeliveryState.sent, "sms:a"),
+            (a_id, DeliveryChannel.email, DeliveryState.failed, "email:failed"),
+            (b_id, DeliveryChannel.webhook, DeliveryState.sent, "organisation:b"),
+        ]
+        for org, channel, state, key in extra:
+            session.add(
+                Delivery(
+                    campaign_id=cid,
+                    organisation_id=org,
+                    channel=channel,
+                    recipient_key=key,
+                    state=state,
+                    sent_at=NOON2 if state is DeliveryState.sent else None,
+                )
+            )
+        for user in a_users:
+            session.add(
+                CampaignVisit(campaign_id=cid, user_id=user.id, day=DAY1, organisation_id=a_id)
+            )  # type: ignore[arg-type]
+        session.add(
+            CampaignVisit(campaign_id=cid, user_id=b_user.id, day=DAY2, organisation_id=b_id)
+        )  # type: ignore[arg-type]
+        material = Material(
+            sha256="a" * 64,
+            size=1,
+            content_type="image/png",
+            kind=MaterialKind.image,
+            extension="png",
+            storage_key="x" * 64,
+        )
+        session.add(material)
+        await session.flush()
+        for _ in range(3):
+            session.add(
+                MaterialDownload(
+                    organisation_id=a_id,
+                    material_id=material.id,  # type: ignore[arg-type]
+                    variant_id=ar.id,
+                    downloaded_at=NOON1,
+                )
+            )
+        reports = [
+            ForwardReport(
+                organisation_id=a_id, campaign_id=cid, kind=ReportKind.forward,
+                item_id=item.id, language="ar", channel=Channel.whatsapp,
+                occurred_on=DAY1, audience_estimate=40,
+            ),
+            ForwardReport(
+                organisation_id=a_id, campaign_id=cid, kind=ReportKind.meeting,
+                channel=Channel.meeting, occurred_on=DAY2, attendance=25,
+            ),
+            ForwardReport(
+                organisation_id=b_id, campaign_id=cid, kind=ReportKind.door_to_door,
+                channel=Channel.door_to_door, occurred_on=DAY2, doors_knocked=30, conversations=7,
+            ),
+            # Flagged as implausible: neither made nor reached, in the rollups.
+            ForwardReport(
+                organisation_id=b_id, campaign_id=cid, kind=ReportKind.forward,
+                channel=Channel.facebook, occurred_on=DAY2, audience_estimate=100_000,
+                flagged_at=NOON2, flag_reason="Too many",
+            ),
+        ]  # fmt: skip
+        session.add_all(reports)
+        links = [
+            TrackedLink(code="Aaaaaaa1", key="a", organisation_id=a_id, campaign_id=cid,
+                        item_id=item.id, language="ar", channel=Channel.whatsapp),
+            TrackedLink(code="Bbbbbbb1", key="b", organisation_id=b_id, campaign_id=cid,
+                        item_id=item.id, language="da", channel=Channel.facebook),
+        ]  # fmt: skip
+        session.add_all(links)
+        await session.flush()
+        child = TrackedLink(
+            code="Aaaaaaa2", key=f"child:{links[0].id}", organisation_id=a_id, campaign_id=cid,
+            item_id=item.id, language="ar", channel=Channel.whatsapp, parent_id=links[0].id, hop=2,
+        )  # fmt: skip
+        session.add(child)
+        await session.flush()
+        session.add_all(
+            [
+                LinkDay(link_id=links[0].id, day=DAY1, clicks=10, previews=3, uniques=8),  # type: ignore[arg-type]
+                LinkDay(link_id=child.id, day=DAY2, clicks=4, previews=0, uniques=4),  # type: ignore[arg-type]
+                LinkDay(link_id=links[1].id, day=DAY2, clicks=5, previews=1, uniques=5),  # type: ignore[arg-type]
+            ]
+        )
+        item_id = item.id or 0
+    async with unit_of_work(db, None) as session:
+        await rollup.rebuild_campaign(session, cid)
+    token = bearer(await api_token(client, db, officer))
+    return Fixture(campaign_id=cid, a=a_id, b=b_id, top_area=top, item_id=item_id, officer=token)
+
+
+async def reach(client: httpx.AsyncClient, f: Fixture, **params: object) -> dict[str, dict]:
+    response = await client.get(
+        "/api/v1/reach",
+        params={"campaign_id": f.campaign_id, **params},  # type: ignore[arg-type]
+        headers=f.officer,
+    )
+    assert response.status_code == 200, response.text
+    return {row["key"]: row for row in response.json()["rows"]}
+
+
+async def test_every_measure_per_partner(client: httpx.AsyncClient, fixture: Fixture) -> None:
+    rows = await reach(client, fixture, by="partner")
+    assert rows[str(fixture.a)]["label"] == "Forening A"
+    assert rows[str(fixture.a)]["measures"] == {
+        "sent": 3,  # two e-mails and an SMS; the failed e-mail is not sent
+        "visits": 2,
+        "downloads": 3,
+        "reports": 2,
+        "reported": 65,  # 40 reached by WhatsApp + 25 at the meeting
+        "clicks": 14,  # 10 on its own link + 4 on the link shared on from it
+        "uniques": 12,
+        "previews": 3,
+    }
+    assert rows[str(fixture.b)]["measures"] == {
+        "sent": 2,
+        "visits": 1,
+        "reports": 1,  # the flagged report is left out
+        "reported": 7,  # conversations at the door, not doors knocked on
+        "clicks": 5,
+        "uniques": 5,
+        "previews": 1,
+    }
+    # Clicks first: A before B.
+    assert list(rows) == [str(fixture.a), str(fixture.b)]
+
+
+async def test_channels_keep_deliveries_and_partners_own_channels_apart(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    rows = await reach(client, fixture, by="channel")
+    measures = {key: row["measures"] for key, row in rows.items()}
+    assert measures["email"] == {"sent": 3}
+    assert measures["sms"] == {"sent": 1}
+    assert measures["webhook"] == {"sent": 1}
+    assert measures["whatsapp"] == {
+        "reports": 1,
+        "reported": 40,
+        "clicks": 14,
+        "uniques": 12,
+        "previews": 3,
+    }
+    assert measures["facebook"] == {"clicks": 5, "uniques": 5, "previews": 1}
+    assert measures["meeting"] == {"reports": 1, "reported": 25}
+    assert measures["door_to_door"] == {"reports": 1, "reported": 7}
+    assert measures[""] == {"visits": 3, "downloads": 3}  # not by any channel
+
+
+async def test_areas_include_the_areas_below_them(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    below = await reach(client, fixture, by="partner", area_id=fixture.top_area)
+    assert list(below) == [str(fixture.a)]
+    by_area = await reach(client, fixture, by="area")
+    labels = {row["label"]: row["measures"]["clicks"] for row in by_area.values()}
+    assert labels == {"Nordvest": 14, "Amager": 5}
+
+
+async def test_language_day_week_kind_and_filters(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    languages = await reach(client, fixture, by="language")
+    assert languages["ar"]["measures"] == {
+        "downloads": 3,
+        "reports": 1,
+        "reported": 40,
+        "clicks": 14,
+        "uniques": 12,
+        "previews": 3,
+    }
+    assert languages["da"]["measures"]["clicks"] == 5
+    days = await reach(client, fixture, by="day")
+    assert list(days) == [str(DAY1), str(DAY2)]
+    assert days[str(DAY1)]["measures"]["clicks"] == 10
+    assert days[str(DAY2)]["measures"]["clicks"] == 9
+    weeks = await reach(client, fixture, by="week")
+    assert list(weeks) == [str(DAY1)] and weeks[str(DAY1)]["measures"]["clicks"] == 19
+    kinds = await reach(client, fixture, by="partner_kind")
+    assert kinds["faith_community"]["measures"]["reported"] == 7
+    only_day2 = await reach(client, fixture, by="partner", **{"from": str(DAY2), "to": str(DAY2)})
+    assert only_day2[str(fixture.a)]["measures"]["clicks"] == 4
+    whatsapp = await reach(client, fixture, by="partner", channel="whatsapp")
+    assert list(whatsapp) == [str(fixture.a)]
+    items = await reach(client, fixture, by="item")
+    assert items[str(fixture.item_id)]["label"] == "Hej"
+
+
+async def test_rebuilding_gives_the_same_rows_and_the_worker_keeps_them_current(
+    client: httpx.AsyncClient, db: Database, fixture: Fixture, settings: object
+) -> None:
+    async with unit_of_work(db, None, write=False) as session:
+        before = (await session.exec(select(func.count()).select_from(ReachDay))).one()
+    from hub.state import HubState
+    from workers.reports import refresh
+
+    state = await HubState.open(settings)  # type: ignore[arg-type]
+    try:
+        assert await refresh({"hub": state}) == {"campaigns": 1, "rows": before}
+    finally:
+        await state.close()
+    async with unit_of_work(db, None, write=False) as session:
+        assert (await session.exec(select(func.count()).select_from(ReachDay))).one() == before
+
+
+async def test_only_officers_and_bad_filters_are_refused(
+    client: httpx.AsyncClient, db: Database, fixture: Fixture
+) -> None:
+    partner = await make_partner(db, name="P")
+    token = bearer(await api_token(client, db, await make_contact(db, partner)))
+    assert (await client.get("/api/v1/reach", headers=token)).status_code == 403
+    for params in ({"by": "color"}, {"from": "2026-11-05", "to": "2026-11-01"}, {"area_id": 0}):
+        response = await client.get("/api/v1/reach", params=params, headers=fixture.officer)
+        assert response.status_code == 422, params
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_hub_reports_rebuild_restores_the_rollups(
+    db: Database, fixture: Fixture, settings: object
+) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from sqlmodel import delete
+
+    async with unit_of_work(db, None) as session:
+        before = (await session.exec(select(func.count()).select_from(ReachDay))).one()
+        await session.exec(delete(ReachDay))
+    env = {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_SECRET_KEY": settings.secret_key,  # type: ignore[attr-defined]
+        "HUB_DATABASE_URL": settings.resolved_database_url,  # type: ignore[attr-defined]
+        "HUB_VAR_DIR": str(settings.var_dir),  # type: ignore[attr-defined]
+        "HUB_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "reports", "rebuild",
+        cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert f"of 1 campaigns ({before} rows)" in out.decode()
+    async with unit_of_work(db, None, write=False) as session:
+        assert (await session.exec(select(func.count()).select_from(ReachDay))).one() == before
+
+
+async def test_opening_the_kit_counts_one_visit_a_day(
+    client: httpx.AsyncClient, db: Database, settings: object
+) -> None:
+    from tests.factories import login
+    from tests.tracking.conftest import make_published
+
+    published = await make_published(db, settings)  # type: ignore[arg-type]
+    await login(client, published.contact.email)
+    for _ in range(2):
+        page = await client.get(f"/portal/campaigns/{published.campaign.id}")
+        assert page.status_code == 200
+    async with unit_of_work(db, None, write=False) as session:
+        visits = (await session.exec(select(CampaignVisit))).all()
+    assert [(v.user_id, v.organisation_id) for v in visits] == [
+        (published.contact.id, published.organisation.id)
+    ]
