@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=250, ge=1, le=1000)
     delivery_lease_seconds: int = Field(default=300, ge=10)
 
+    # Reach reports: areas whose uptake is below this percent, and whose measured reach is
+    # below this many unique visitors per 1,000 residents (or that no partner serves), are
+    # flagged in the equity view; counts below the small-cell threshold show as "<5" in
+    # exports and to partners.
+    equity_uptake_threshold: float = Field(default=80.0, gt=0, le=100)
+    equity_low_reach_per_1000: float = Field(default=50.0, ge=0)
+    small_cell_threshold: int = Field(default=5, ge=1, le=100)
     # Where a citizen who opens the link of an ended campaign finds current information.
     citizen_info_url: str = "https://www.sst.dk/"
 
