@@ -55,6 +55,7 @@ from hub.partners import pages as partners_pages
 from hub.partners import portal as partners_portal
 from hub.partners import webhook as partners_webhook
 from hub.reports import api as reports_api
+from hub.reports import pages as reports_pages
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import pages as system_pages
@@ -406,6 +407,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         forwards_pages.router,
         tracking_citizen.router,
         tracking_portal.router,
+        reports_pages.router,
     ):
         app.include_router(router)
     return app

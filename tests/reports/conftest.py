@@ -51,6 +51,7 @@ class Fixture:
     c: int
     item_id: int
     officer: dict[str, str]
+    officer_email: str
 
 
 @pytest.fixture
@@ -209,6 +210,7 @@ async def fixture(client: httpx.AsyncClient, db: Database) -> Fixture:
         amager=amager,
         item_id=item_id,
         officer=token,
+        officer_email=officer.email,
     )
 
 
