@@ -19,14 +19,16 @@ from starlette.responses import Response
 
 from hub.areas.pages import area_choices
 from hub.areas.service import all_areas
-from hub.auth.dependencies import StaffPageDep
+from hub.auth.dependencies import PageUserDep, StaffPageDep
 from hub.dependencies import SessionDep, SettingsDep
+from hub.errors import NotFound
 from hub.forms import parse_id
-from hub.i18n import _, current_language
+from hub.i18n import _, current_language, ngettext
 from hub.languages import display_name
-from hub.models import Campaign, Measure, OrganisationKind
-from hub.reports import charts, equity, export, service
+from hub.models import Campaign, Measure, Organisation, OrganisationKind, Role
+from hub.reports import charts, equity, export, impact, service
 from hub.reports.service import Dimension, Filters
+from hub.schemas import IdPath
 from hub.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -518,3 +520,63 @@ def _equity_tables(view: equity.Equity) -> list[export.Table]:
         ],
     )
     return [areas, languages]
+
+
+# --- a partner's impact ------------------------------------------------------------------
+
+
+def _times(value: int, threshold: int | None) -> str:
+    """ "opened 212 times", or "fewer than 5 times" for a partner's small counts."""
+    if threshold is not None and 0 < value < threshold:
+        return _("fewer than %(num)d times") % {"num": threshold}
+    return ngettext("%(num)s time", "%(num)s times", value) % {"num": number(value)}
+
+
+def _count(value: int, threshold: int | None) -> str:
+    if threshold is not None and 0 < value < threshold:
+        return f"<{threshold}"
+    return number(value)
+
+
+async def _impact_page(
+    request: Request, session: SessionDep, organisation: Organisation, threshold: int | None
+) -> Response:
+    campaigns = await impact.impact(session, organisation_id=organisation.id or 0)
+    return render(
+        request,
+        "reports/impact.html",
+        {
+            "organisation": organisation,
+            "campaigns": campaigns,
+            "channel_titles": channel_titles(),
+            "times": lambda value: _times(value, threshold),
+            "count": lambda value: _count(value, threshold),
+            "languages": lambda codes: ", ".join(
+                sorted(display_name(c, current_language()) for c in codes)
+            ),
+        },
+    )
+
+
+@router.get("/portal/impact", name="own_impact_page")
+async def own_impact_page(
+    request: Request, principal: PageUserDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """What the partner's own links and reports reached (small counts shown as "<5")."""
+    if principal.role is not Role.partner or principal.organisation_id is None:
+        raise NotFound(_("Only partner organisations have an impact page."))
+    organisation = await session.get(Organisation, principal.organisation_id)
+    if organisation is None:
+        raise NotFound(_("No such organisation."))
+    return await _impact_page(request, session, organisation, settings.small_cell_threshold)
+
+
+@router.get("/partners/{organisation_id}/impact", name="partner_impact_page")
+async def partner_impact_page(
+    request: Request, organisation_id: IdPath, _staff: StaffPageDep, session: SessionDep
+) -> Response:
+    """A partner's impact page as officers see it: exact counts."""
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(_("No such organisation."))
+    return await _impact_page(request, session, organisation, None)
