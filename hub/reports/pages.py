@@ -20,6 +20,7 @@ from starlette.responses import Response
 from hub.areas.pages import area_choices
 from hub.areas.service import all_areas
 from hub.auth.dependencies import PageUserDep, StaffPageDep
+from hub.campaigns.dependencies import StaffCampaignDep
 from hub.dependencies import SessionDep, SettingsDep
 from hub.errors import NotFound
 from hub.forms import parse_id
@@ -224,51 +225,65 @@ def _reach_table(
     )
 
 
-def _charts(by: Dimension, rows: list[service.ReachRow], names: dict[str, str]) -> list[str]:
+def _charts(
+    by: Dimension, rows: list[service.ReachRow], names: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(visible caption, SVG) of the charts of a reach table."""
     titles = measure_titles()
     if by in (Dimension.day, Dimension.week):
         points = [names[r.key] for r in rows]
         return [
-            charts.line_chart(
-                title=_("Measured and reported reach over time"),
-                description=_("Link clicks, unique visitors and reported reach per %(period)s.")
-                % {"period": dimension_titles()[by].lower()},
-                points=points,
-                series=[
-                    charts.Series(titles[m], [r.values.get(m, 0) for r in rows])
-                    for m in (Measure.clicks, Measure.uniques, Measure.reported)
-                ],
-                format_number=number,
-                empty_text=_("No data"),
+            (
+                _("Measured and reported reach over time"),
+                charts.line_chart(
+                    title=_("Measured and reported reach over time"),
+                    description=_("Link clicks, unique visitors and reported reach per %(period)s.")
+                    % {"period": dimension_titles()[by].lower()},
+                    points=points,
+                    series=[
+                        charts.Series(titles[m], [r.values.get(m, 0) for r in rows])
+                        for m in (Measure.clicks, Measure.uniques, Measure.reported)
+                    ],
+                    format_number=number,
+                    empty_text=_("No data"),
+                ),
             )
         ]
     top = rows[:TOP]
     categories = [names[r.key] or "–" for r in top]
     return [
-        charts.bar_chart(
-            title=_("Measured reach"),
-            description=_("Link clicks and unique visitors per %(dimension)s (the first %(n)d).")
-            % {"dimension": dimension_titles()[by].lower(), "n": len(top)},
-            categories=categories,
-            series=[
-                charts.Series(titles[m], [r.values.get(m, 0) for r in top])
-                for m in (Measure.clicks, Measure.uniques)
-            ],
-            format_number=number,
-            empty_text=_("No data"),
-        ),
-        charts.bar_chart(
-            title=_("Reported reach"),
-            description=_("What partners reported reaching, per %(dimension)s.")
-            % {"dimension": dimension_titles()[by].lower()},
-            categories=categories,
-            series=[
-                charts.Series(
-                    titles[Measure.reported], [r.values.get(Measure.reported, 0) for r in top]
+        (
+            _("Measured reach"),
+            charts.bar_chart(
+                title=_("Measured reach"),
+                description=_(
+                    "Link clicks and unique visitors per %(dimension)s (the first %(n)d)."
                 )
-            ],
-            format_number=number,
-            empty_text=_("No data"),
+                % {"dimension": dimension_titles()[by].lower(), "n": len(top)},
+                categories=categories,
+                series=[
+                    charts.Series(titles[m], [r.values.get(m, 0) for r in top])
+                    for m in (Measure.clicks, Measure.uniques)
+                ],
+                format_number=number,
+                empty_text=_("No data"),
+            ),
+        ),
+        (
+            _("Reported reach"),
+            charts.bar_chart(
+                title=_("Reported reach"),
+                description=_("What partners reported reaching, per %(dimension)s.")
+                % {"dimension": dimension_titles()[by].lower()},
+                categories=categories,
+                series=[
+                    charts.Series(
+                        titles[Measure.reported], [r.values.get(Measure.reported, 0) for r in top]
+                    )
+                ],
+                format_number=number,
+                empty_text=_("No data"),
+            ),
         ),
     ]
 
@@ -290,11 +305,18 @@ def _page_query(request: Request) -> str:
     return urlencode(kept)
 
 
-def _exported(tables: list[export.Table], fmt: str, delimiter: str, name: str) -> Response:
+def _exported(
+    tables: list[export.Table], fmt: str, delimiter: str, name: str, threshold: int
+) -> Response:
+    """A download: exports leave the hub and get passed around, so small counts of people
+    show as "<5" in them even for officers (their screens show exact counts)."""
     if fmt == "xlsx":
-        return export.xlsx_response(tables, filename=f"{name}.xlsx")
+        return export.xlsx_response(tables, filename=f"{name}.xlsx", small_cell_threshold=threshold)
     return export.csv_response(
-        tables, filename=f"{name}.csv", delimiter=";" if delimiter == ";" else ","
+        tables,
+        filename=f"{name}.csv",
+        delimiter=";" if delimiter == ";" else ",",
+        small_cell_threshold=threshold,
     )
 
 
@@ -303,6 +325,7 @@ async def reports_page(
     request: Request,
     _staff: StaffPageDep,
     session: SessionDep,
+    settings: SettingsDep,
     campaign_id: Annotated[str, Query(max_length=12)] = "",
     start: Annotated[str, Query(max_length=12)] = "",
     end: Annotated[str, Query(max_length=12)] = "",
@@ -338,7 +361,7 @@ async def reports_page(
         tables = [table]
         if funnel:
             tables.append(_funnel_table(funnel))
-        return _exported(tables, format, delimiter, "reach")
+        return _exported(tables, format, delimiter, "reach", settings.small_cell_threshold)
     query = [
         (k, v) for k, v in request.query_params.multi_items() if k not in ("format", "delimiter")
     ]
@@ -425,7 +448,7 @@ async def equity_page(
     )
     tables = _equity_tables(view)
     if format in ("csv", "xlsx"):
-        return _exported(tables, format, delimiter, "equity")
+        return _exported(tables, format, delimiter, "equity", settings.small_cell_threshold)
     chart = charts.bar_chart(
         title=_("Unique visitors per 1,000 residents in the areas behind"),
         description=_(
@@ -580,3 +603,38 @@ async def partner_impact_page(
     if organisation is None:
         raise NotFound(_("No such organisation."))
     return await _impact_page(request, session, organisation, None)
+
+
+# --- a campaign's summary ----------------------------------------------------------------
+
+
+@router.get("/campaigns/{campaign_id}/summary", name="campaign_summary_page")
+async def campaign_summary_page(
+    request: Request, campaign: StaffCampaignDep, session: SessionDep
+) -> Response:
+    """One page to print about a campaign: the funnel, and reach by channel, language and
+    partner, each with its chart and table."""
+    filters = Filters(campaign_id=campaign.id)
+    sections = []
+    for by in (Dimension.channel, Dimension.language, Dimension.partner, Dimension.week):
+        rows = await service.reach(session, by=by, filters=filters)
+        names = await _labels(session, by, rows)
+        sections.append(
+            {
+                "table": _reach_table(by, rows, names),
+                "charts": _charts(by, rows, names)[:1],
+                "totals": service.totals(rows),
+            }
+        )
+    return render(
+        request,
+        "reports/summary.html",
+        {
+            "campaign": campaign,
+            "funnel": await equity.funnel(session, campaign_id=campaign.id or 0, filters=filters),
+            "funnel_titles": funnel_titles(),
+            "sections": sections,
+            "measures": MEASURE_ORDER,
+            "number": number,
+        },
+    )

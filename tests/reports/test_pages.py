@@ -54,6 +54,7 @@ async def test_downloads_open_in_the_csv_module_and_openpyxl(
     a_row = next(r for r in rows if r and r[0] == "Forening A")
     assert a_row[header.index("Link clicks")] == "14"
     assert a_row[header.index("Reported reach")] == "65"
+    assert a_row[header.index("Partner visits")] == "<5"
     semicolon = await client.get("/reports", params={**params, "format": "csv", "delimiter": ";"})
     header_line = semicolon.content.decode("utf-8-sig").splitlines()[1]
     assert header_line.split(";")[:2] == ["Partner", "Notifications sent"]
@@ -67,8 +68,9 @@ async def test_downloads_open_in_the_csv_module_and_openpyxl(
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     titles = values[0]
     b_row = next(r for r in values if r and r[0] == "Moské B")
-    # Officers' downloads are exact: B's one visit is 1, not "<5".
-    assert b_row[titles.index("Partner visits")] == 1
+    # Downloads leave the hub: B's one visit shows as "<5", its 5 clicks as 5; the page
+    # itself shows officers the exact 1.
+    assert b_row[titles.index("Partner visits")] == "<5"
     assert b_row[titles.index("Link clicks")] == 5
     assert len(book.worksheets) == 2  # the reach and the funnel
 
@@ -101,3 +103,18 @@ async def test_partners_do_not_see_the_reports(
     await login(client, contact.email)
     for path in ("/reports", "/reports/equity"):
         assert (await client.get(path)).status_code in (403, 404)
+
+
+async def test_the_campaign_summary_prints_the_funnel_and_reach(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    await signed_in(client, fixture)
+    page = await client.get(f"/campaigns/{fixture.campaign_id}/summary")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Summary: Efterår" in html and "Partners addressed" in html
+    for caption in ("Reach by channel", "Reach by language", "Reach by partner", "Reach by week"):
+        assert caption in html
+    assert html.count("<figcaption>") == 4 and "Forening A" in html
+    composer = await client.get(f"/campaigns/{fixture.campaign_id}")
+    assert f"/campaigns/{fixture.campaign_id}/summary" in composer.text
