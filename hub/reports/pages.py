@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
@@ -264,6 +264,27 @@ def _charts(
                 series=[
                     charts.Series(titles[m], [r.values.get(m, 0) for r in top])
                     for m in (Measure.clicks, Measure.uniques)
+                ],
+                format_number=number,
+                empty_text=_("No data"),
+            ),
+        ),
+        (
+            _("Link clicks: on partners' own links and on links shared on"),
+            charts.stacked_bar_chart(
+                title=_("Link clicks: on partners' own links and on links shared on"),
+                description=_(
+                    "Clicks per %(dimension)s: on the partners' own links, and on the links "
+                    "people passed on from them."
+                )
+                % {"dimension": dimension_titles()[by].lower()},
+                categories=categories,
+                series=[
+                    charts.Series(
+                        _("Partners' own links"),
+                        [r.values.get(Measure.clicks, 0) - r.shared_clicks for r in top],
+                    ),
+                    charts.Series(_("Shared on"), [r.shared_clicks for r in top]),
                 ],
                 format_number=number,
                 empty_text=_("No data"),
@@ -610,12 +631,17 @@ async def partner_impact_page(
 
 @router.get("/campaigns/{campaign_id}/summary", name="campaign_summary_page")
 async def campaign_summary_page(
-    request: Request, campaign: StaffCampaignDep, session: SessionDep
+    request: Request,
+    campaign: StaffCampaignDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[str, Query(max_length=5)] = "",
+    delimiter: Annotated[str, Query(max_length=1)] = ",",
 ) -> Response:
     """One page to print about a campaign: the funnel, and reach by channel, language and
-    partner, each with its chart and table."""
+    partner, each with its chart and table (``format=csv|xlsx`` downloads the tables)."""
     filters = Filters(campaign_id=campaign.id)
-    sections = []
+    sections: list[dict[str, Any]] = []
     for by in (Dimension.channel, Dimension.language, Dimension.partner, Dimension.week):
         rows = await service.reach(session, by=by, filters=filters)
         names = await _labels(session, by, rows)
@@ -626,15 +652,20 @@ async def campaign_summary_page(
                 "totals": service.totals(rows),
             }
         )
+    funnel = await equity.funnel(session, campaign_id=campaign.id or 0, filters=filters)
+    if format in ("csv", "xlsx"):
+        tables = [_funnel_table(funnel), *(section["table"] for section in sections)]
+        return _exported(tables, format, delimiter, "summary", settings.small_cell_threshold)
     return render(
         request,
         "reports/summary.html",
         {
             "campaign": campaign,
-            "funnel": await equity.funnel(session, campaign_id=campaign.id or 0, filters=filters),
+            "funnel": funnel,
             "funnel_titles": funnel_titles(),
             "sections": sections,
             "measures": MEASURE_ORDER,
             "number": number,
+            "export_query": "",
         },
     )

@@ -56,6 +56,8 @@ class Filters:
 class ReachRow:
     key: str
     values: dict[Measure, int] = field(default_factory=dict)
+    # Of the clicks, those on links citizens shared on from a partner's own.
+    shared_clicks: int = 0
 
 
 def _dimension_column(by: Dimension) -> Any:
@@ -93,7 +95,12 @@ async def _area_partners(session: AsyncSession, area_id: int) -> list[int]:
 async def reach(session: AsyncSession, *, by: Dimension, filters: Filters) -> list[ReachRow]:
     """Each measure per value of ``by`` (a partner serving two areas counts in both)."""
     key = _dimension_column(by)
-    query: Any = sa.select(key, col(ReachDay.measure), sa.func.sum(col(ReachDay.value)))
+    # Clicks on links citizens shared on (the second hop and further) are told apart too.
+    shared = sa.case(
+        (sa.and_(col(ReachDay.measure) == Measure.clicks, col(ReachDay.detail) == "2+"), 1),
+        else_=0,
+    )
+    query: Any = sa.select(key, col(ReachDay.measure), shared, sa.func.sum(col(ReachDay.value)))
     if by is Dimension.partner_kind or filters.kinds:
         query = query.join(Organisation, col(Organisation.id) == col(ReachDay.organisation_id))
     if by is Dimension.area:
@@ -121,15 +128,17 @@ async def reach(session: AsyncSession, *, by: Dimension, filters: Filters) -> li
         conditions.append(_dimension_column(Dimension.channel) == filters.channel)
     if conditions:
         query = query.where(*conditions)
-    query = query.group_by(key, col(ReachDay.measure))
+    query = query.group_by(key, col(ReachDay.measure), shared)
     rows: dict[str, ReachRow] = {}
-    for value, measure, total in (await session.exec(query)).all():
+    for value, measure, shared_on, total in (await session.exec(query)).all():
         if by is Dimension.week and value is not None:
             value = value - timedelta(days=value.weekday())  # the Monday of its ISO week
         name = "" if value is None else str(value)
         row = rows.setdefault(name, ReachRow(key=name))
         measure = Measure(measure)
         row.values[measure] = row.values.get(measure, 0) + int(total or 0)
+        if shared_on:
+            row.shared_clicks += int(total or 0)
     ordered = sorted(rows.values(), key=lambda r: r.key)
     if by not in (Dimension.day, Dimension.week):
         # The largest reach first: measured clicks, then what partners reported, then sent.

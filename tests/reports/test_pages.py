@@ -28,7 +28,8 @@ async def test_reach_page_shows_the_measures_charts_and_funnel(
     assert page.status_code == 200, page.text
     html = page.text
     assert "Forening A" in html and "Moské B" in html
-    assert html.count('role="img"') == 2  # measured and reported reach, two charts
+    # Measured reach, clicks on own and shared-on links (stacked), reported reach.
+    assert html.count('role="img"') == 3
     assert "From addressed to reached" in html and "Partners addressed" in html
     over_time = await client.get(
         "/reports", params={"campaign_id": fixture.campaign_id, "by": "day"}
@@ -118,3 +119,14 @@ async def test_the_campaign_summary_prints_the_funnel_and_reach(
     assert html.count("<figcaption>") == 4 and "Forening A" in html
     composer = await client.get(f"/campaigns/{fixture.campaign_id}")
     assert f"/campaigns/{fixture.campaign_id}/summary" in composer.text
+
+
+async def test_the_summary_downloads_its_tables(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    await signed_in(client, fixture)
+    xlsx = await client.get(f"/campaigns/{fixture.campaign_id}/summary", params={"format": "xlsx"})
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert len(book.worksheets) == 5  # the funnel and reach by channel, language, partner, week
+    funnel = [[c.value for c in row] for row in book.worksheets[0].iter_rows()]
+    assert funnel[1][:2] == ["Partners addressed", 3]

@@ -12,7 +12,9 @@ from tests.factories import api_token, bearer, make_contact, make_partner
 from tests.reports.conftest import DAY1, DAY2, ROOT, Fixture, reach
 
 
-async def test_every_measure_per_partner(client: httpx.AsyncClient, fixture: Fixture) -> None:
+async def test_every_measure_per_partner(
+    client: httpx.AsyncClient, db: Database, fixture: Fixture
+) -> None:
     rows = await reach(client, fixture, by="partner")
     assert rows[str(fixture.a)]["label"] == "Forening A"
     assert rows[str(fixture.a)]["measures"] == {
@@ -36,6 +38,14 @@ async def test_every_measure_per_partner(client: httpx.AsyncClient, fixture: Fix
     }
     # Clicks first: A before B.
     assert list(rows) == [str(fixture.a), str(fixture.b)]
+    from hub.reports import service
+    from hub.reports.service import Dimension, Filters
+
+    async with unit_of_work(db, None, write=False) as session:
+        found = await service.reach(
+            session, by=Dimension.partner, filters=Filters(campaign_id=fixture.campaign_id)
+        )
+    assert {r.key: r.shared_clicks for r in found} == {str(fixture.a): 4, str(fixture.b): 0}
 
 
 async def test_channels_keep_deliveries_and_partners_own_channels_apart(
