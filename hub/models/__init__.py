@@ -45,7 +45,14 @@ from hub.models.partners import (
     OrganisationLanguage,
     OrganisationStatus,
 )
-from hub.models.reports import MEASURE_KIND, CampaignVisit, Measure, ReachDay
+from hub.models.reports import (
+    MEASURE_KIND,
+    CampaignVisit,
+    Measure,
+    ReachChannelDay,
+    ReachDay,
+    ReachTotal,
+)
 from hub.models.tracking import (
     ForwardReport,
     LinkDay,
@@ -90,7 +97,9 @@ __all__ = [
     "OrganisationLanguage",
     "OrganisationStatus",
     "ProcessingStatus",
+    "ReachChannelDay",
     "ReachDay",
+    "ReachTotal",
     "ReportKind",
     "Role",
     "SubmissionStatus",

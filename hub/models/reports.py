@@ -70,3 +70,37 @@ class CampaignVisit(SQLModel, table=True):
     day: date = Field(primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True, ondelete="CASCADE")
     first_at: datetime = created_at_field()
+
+
+class ReachTotal(SQLModel, table=True):
+    """``reach_day`` without the day: what reports over a campaign's whole span read (a
+    fraction of the rows)."""
+
+    __tablename__ = "reach_total"
+    __table_args__ = (sa.Index("ix_reach_total_campaign_measure", "campaign_id", "measure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    organisation_id: int = Field(foreign_key="organisation.id", index=True, ondelete="CASCADE")
+    measure: Measure = enum_field(Measure)
+    detail: str = Field(default="", max_length=20)
+    channel: str = Field(default="", max_length=20)
+    language: str = Field(default="", max_length=8)
+    item_id: int | None = Field(default=None, foreign_key="campaign_item.id", ondelete="SET NULL")
+    value: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class ReachChannelDay(SQLModel, table=True):
+    """``reach_day`` by channel only: what reports over time read when they filter by nothing
+    but campaign, dates and channel."""
+
+    __tablename__ = "reach_channel_day"
+    __table_args__ = (sa.Index("ix_reach_channel_day_campaign_day", "campaign_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    day: date
+    measure: Measure = enum_field(Measure)
+    detail: str = Field(default="", max_length=20)
+    channel: str = Field(default="", max_length=20)
+    value: int = Field(default=0, sa_type=sa.BigInteger)

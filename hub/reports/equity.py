@@ -28,6 +28,7 @@ from hub.models import (
     OrganisationLanguage,
     OrganisationStatus,
     ReachDay,
+    ReachTotal,
 )
 from hub.reports.service import Filters
 
@@ -93,24 +94,30 @@ class Equity:
         )
 
 
-def _conditions(filters: Filters) -> list[Any]:
+def _rollup(filters: Filters) -> Any:
+    """Campaign totals unless a date range needs the daily rows."""
+    return ReachTotal if filters.start is None and filters.end is None else ReachDay
+
+
+def _conditions(filters: Filters, table: Any) -> list[Any]:
     found: list[Any] = []
     if filters.campaign_id is not None:
-        found.append(col(ReachDay.campaign_id) == filters.campaign_id)
+        found.append(col(table.campaign_id) == filters.campaign_id)
     if filters.start is not None:
-        found.append(col(ReachDay.day) >= filters.start)
+        found.append(col(table.day) >= filters.start)
     if filters.end is not None:
-        found.append(col(ReachDay.day) <= filters.end)
+        found.append(col(table.day) <= filters.end)
     return found
 
 
 async def _partner_measures(
     session: AsyncSession, filters: Filters, measures: tuple[Measure, ...]
 ) -> dict[int, dict[Measure, int]]:
+    table = _rollup(filters)
     query: Any = (
-        sa.select(col(ReachDay.organisation_id), col(ReachDay.measure), func.sum(ReachDay.value))
-        .where(col(ReachDay.measure).in_(measures), *_conditions(filters))
-        .group_by(col(ReachDay.organisation_id), col(ReachDay.measure))
+        sa.select(col(table.organisation_id), col(table.measure), func.sum(table.value))
+        .where(col(table.measure).in_(measures), *_conditions(filters, table))
+        .group_by(col(table.organisation_id), col(table.measure))
     )
     found: dict[int, dict[Measure, int]] = defaultdict(dict)
     for organisation_id, measure, total in (await session.exec(query)).all():
@@ -189,14 +196,15 @@ async def _languages(
     if filters.campaign_id is not None:
         variants_query = variants_query.where(col(CampaignItem.campaign_id) == filters.campaign_id)
     variants = dict((await session.exec(variants_query.group_by(col(ItemVariant.language)))).all())
+    table = _rollup(filters)
     reach_query: Any = (
-        sa.select(col(ReachDay.language), col(ReachDay.measure), func.sum(ReachDay.value))
+        sa.select(col(table.language), col(table.measure), func.sum(table.value))
         .where(
-            col(ReachDay.measure).in_((Measure.clicks, Measure.uniques, Measure.reported)),
-            col(ReachDay.language) != "",
-            *_conditions(filters),
+            col(table.measure).in_((Measure.clicks, Measure.uniques, Measure.reported)),
+            col(table.language) != "",
+            *_conditions(filters, table),
         )
-        .group_by(col(ReachDay.language), col(ReachDay.measure))
+        .group_by(col(table.language), col(table.measure))
     )
     reach: dict[str, dict[Measure, int]] = defaultdict(dict)
     for language, measure, total in (await session.exec(reach_query)).all():

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.models import Campaign, Measure, ReachDay
+from hub.models import Campaign, Measure, ReachTotal
 
 
 @dataclass
@@ -45,16 +45,16 @@ async def impact(session: AsyncSession, *, organisation_id: int) -> list[Campaig
     """The organisation's campaigns, newest first, with its measured and reported reach."""
     query: Any = (
         sa.select(
-            col(ReachDay.campaign_id),
-            col(ReachDay.measure),
-            col(ReachDay.channel),
-            col(ReachDay.detail),
-            col(ReachDay.language),
-            func.sum(ReachDay.value),
+            col(ReachTotal.campaign_id),
+            col(ReachTotal.measure),
+            col(ReachTotal.channel),
+            col(ReachTotal.detail),
+            col(ReachTotal.language),
+            func.sum(ReachTotal.value),
         )
         .where(
-            col(ReachDay.organisation_id) == organisation_id,
-            col(ReachDay.measure).in_(
+            col(ReachTotal.organisation_id) == organisation_id,
+            col(ReachTotal.measure).in_(
                 (
                     Measure.clicks,
                     Measure.uniques,
@@ -65,11 +65,11 @@ async def impact(session: AsyncSession, *, organisation_id: int) -> list[Campaig
             ),
         )
         .group_by(
-            col(ReachDay.campaign_id),
-            col(ReachDay.measure),
-            col(ReachDay.channel),
-            col(ReachDay.detail),
-            col(ReachDay.language),
+            col(ReachTotal.campaign_id),
+            col(ReachTotal.measure),
+            col(ReachTotal.channel),
+            col(ReachTotal.detail),
+            col(ReachTotal.language),
         )
     )
     found: dict[int, dict[str, ChannelImpact]] = defaultdict(dict)

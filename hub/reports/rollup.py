@@ -30,7 +30,9 @@ from hub.models import (
     LinkDay,
     MaterialDownload,
     Measure,
+    ReachChannelDay,
     ReachDay,
+    ReachTotal,
     ReportKind,
     TrackedLink,
     utcnow,
@@ -40,6 +42,8 @@ TIMEZONE = ZoneInfo("Europe/Copenhagen")
 CHUNK = 1000
 # Closed campaigns still gather late clicks and reports for a while.
 STILL_CHANGING = timedelta(days=31)
+TOTAL_KEYS = ("organisation_id", "measure", "detail", "channel", "language", "item_id")
+CHANNEL_DAY_KEYS = ("day", "measure", "detail", "channel")
 
 Key = tuple[
     date, int, str, str, str, int | None
@@ -207,10 +211,38 @@ async def rebuild_campaign(session: AsyncSession, campaign_id: int) -> int:
         Measure.previews: previews,
     }
     rows = [row for m, counts in measures.items() for row in _rows(campaign_id, m, counts)]
-    await session.exec(delete(ReachDay).where(col(ReachDay.campaign_id) == campaign_id))
-    table = ReachDay.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), CHUNK):
-        await session.exec(sa.insert(table), params=rows[start : start + CHUNK])  # type: ignore[call-overload]
+    # The same numbers twice more, coarser, for the reports that need no more detail.
+    totals: Counter[tuple[Any, ...]] = Counter()
+    channel_days: Counter[tuple[Any, ...]] = Counter()
+    for row in rows:
+        totals[
+            (
+                row["organisation_id"],
+                row["measure"],
+                row["detail"],
+                row["channel"],
+                row["language"],
+                row["item_id"],
+            )
+        ] += row["value"]
+        channel_days[(row["day"], row["measure"], row["detail"], row["channel"])] += row["value"]
+    total_rows = [
+        dict(zip(TOTAL_KEYS, key, strict=True), campaign_id=campaign_id, value=value)
+        for key, value in totals.items()
+    ]
+    channel_day_rows = [
+        dict(zip(CHANNEL_DAY_KEYS, key, strict=True), campaign_id=campaign_id, value=value)
+        for key, value in channel_days.items()
+    ]
+    for model, written in (
+        (ReachDay, rows),
+        (ReachTotal, total_rows),
+        (ReachChannelDay, channel_day_rows),
+    ):
+        await session.exec(delete(model).where(col(model.campaign_id) == campaign_id))
+        table = model.__table__  # type: ignore[union-attr]
+        for start in range(0, len(written), CHUNK):
+            await session.exec(sa.insert(table), params=written[start : start + CHUNK])  # type: ignore[call-overload]
     return len(rows)
 
 

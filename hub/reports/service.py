@@ -25,7 +25,9 @@ from hub.models import (
     Organisation,
     OrganisationArea,
     OrganisationKind,
+    ReachChannelDay,
     ReachDay,
+    ReachTotal,
 )
 
 
@@ -60,25 +62,25 @@ class ReachRow:
     shared_clicks: int = 0
 
 
-def _dimension_column(by: Dimension) -> Any:
+def _dimension_column(by: Dimension, table: Any = ReachDay) -> Any:
     match by:
         case Dimension.channel:
             # Deliveries go out by e-mail, SMS or webhook; partners pass things on by theirs.
             return sa.case(
-                (col(ReachDay.measure) == Measure.sent, col(ReachDay.detail)),
-                else_=col(ReachDay.channel),
+                (col(table.measure) == Measure.sent, col(table.detail)),
+                else_=col(table.channel),
             )
         case Dimension.partner_kind:
             return col(Organisation.kind)
         case Dimension.partner:
-            return col(ReachDay.organisation_id)
+            return col(table.organisation_id)
         case Dimension.area:
             return col(OrganisationArea.area_id)
         case Dimension.language:
-            return col(ReachDay.language)
+            return col(table.language)
         case Dimension.item:
-            return col(ReachDay.item_id)
-    return col(ReachDay.day)  # day and week (weeks are made from days)
+            return col(table.item_id)
+    return col(table.day)  # day and week (weeks are made from days)
 
 
 async def _area_partners(session: AsyncSession, area_id: int) -> list[int]:
@@ -92,43 +94,55 @@ async def _area_partners(session: AsyncSession, area_id: int) -> list[int]:
     return list(rows.all())
 
 
+def rollup_for(by: Dimension, filters: Filters) -> Any:
+    """The smallest rollup that can answer: campaign totals when no day matters, channel days
+    when nothing but campaign, dates and channel is asked for, else the full daily rows."""
+    if by not in (Dimension.day, Dimension.week) and filters.start is None and filters.end is None:
+        return ReachTotal
+    narrow = filters.kinds or filters.organisation_ids or filters.area_id or filters.language
+    if not narrow and by in (Dimension.day, Dimension.week, Dimension.channel):
+        return ReachChannelDay
+    return ReachDay
+
+
 async def reach(session: AsyncSession, *, by: Dimension, filters: Filters) -> list[ReachRow]:
     """Each measure per value of ``by`` (a partner serving two areas counts in both)."""
-    key = _dimension_column(by)
+    table = rollup_for(by, filters)
+    key = _dimension_column(by, table)
     # Clicks on links citizens shared on (the second hop and further) are told apart too.
     shared = sa.case(
-        (sa.and_(col(ReachDay.measure) == Measure.clicks, col(ReachDay.detail) == "2+"), 1),
+        (sa.and_(col(table.measure) == Measure.clicks, col(table.detail) == "2+"), 1),
         else_=0,
     )
-    query: Any = sa.select(key, col(ReachDay.measure), shared, sa.func.sum(col(ReachDay.value)))
+    query: Any = sa.select(key, col(table.measure), shared, sa.func.sum(col(table.value)))
     if by is Dimension.partner_kind or filters.kinds:
-        query = query.join(Organisation, col(Organisation.id) == col(ReachDay.organisation_id))
+        query = query.join(Organisation, col(Organisation.id) == col(table.organisation_id))
     if by is Dimension.area:
         query = query.join(
             OrganisationArea,
-            col(OrganisationArea.organisation_id) == col(ReachDay.organisation_id),
+            col(OrganisationArea.organisation_id) == col(table.organisation_id),
         )
     conditions: list[Any] = []
     if filters.campaign_id is not None:
-        conditions.append(col(ReachDay.campaign_id) == filters.campaign_id)
+        conditions.append(col(table.campaign_id) == filters.campaign_id)
     if filters.start is not None:
-        conditions.append(col(ReachDay.day) >= filters.start)
+        conditions.append(col(table.day) >= filters.start)
     if filters.end is not None:
-        conditions.append(col(ReachDay.day) <= filters.end)
+        conditions.append(col(table.day) <= filters.end)
     if filters.kinds:
         conditions.append(col(Organisation.kind).in_(filters.kinds))
     if filters.organisation_ids:
-        conditions.append(col(ReachDay.organisation_id).in_(filters.organisation_ids))
+        conditions.append(col(table.organisation_id).in_(filters.organisation_ids))
     if filters.area_id is not None:
         partners = await _area_partners(session, filters.area_id)
-        conditions.append(col(ReachDay.organisation_id).in_(partners or [-1]))
+        conditions.append(col(table.organisation_id).in_(partners or [-1]))
     if filters.language:
-        conditions.append(col(ReachDay.language) == filters.language)
+        conditions.append(col(table.language) == filters.language)
     if filters.channel:
-        conditions.append(_dimension_column(Dimension.channel) == filters.channel)
+        conditions.append(_dimension_column(Dimension.channel, table) == filters.channel)
     if conditions:
         query = query.where(*conditions)
-    query = query.group_by(key, col(ReachDay.measure), shared)
+    query = query.group_by(key, col(table.measure), shared)
     rows: dict[str, ReachRow] = {}
     for value, measure, shared_on, total in (await session.exec(query)).all():
         if by is Dimension.week and value is not None:
