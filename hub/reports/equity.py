@@ -30,7 +30,7 @@ from hub.models import (
     ReachDay,
     ReachTotal,
 )
-from hub.reports.service import Filters
+from hub.reports.service import Filters, covers_everything
 
 
 @dataclass
@@ -94,18 +94,19 @@ class Equity:
         )
 
 
-def _rollup(filters: Filters) -> Any:
+async def _rollup(session: AsyncSession, filters: Filters) -> Any:
     """Campaign totals unless a date range needs the daily rows."""
-    return ReachTotal if filters.start is None and filters.end is None else ReachDay
+    covered = await covers_everything(session, filters)
+    return ReachTotal if covered else ReachDay
 
 
 def _conditions(filters: Filters, table: Any) -> list[Any]:
     found: list[Any] = []
     if filters.campaign_id is not None:
         found.append(col(table.campaign_id) == filters.campaign_id)
-    if filters.start is not None:
+    if table is not ReachTotal and filters.start is not None:
         found.append(col(table.day) >= filters.start)
-    if filters.end is not None:
+    if table is not ReachTotal and filters.end is not None:
         found.append(col(table.day) <= filters.end)
     return found
 
@@ -113,7 +114,7 @@ def _conditions(filters: Filters, table: Any) -> list[Any]:
 async def _partner_measures(
     session: AsyncSession, filters: Filters, measures: tuple[Measure, ...]
 ) -> dict[int, dict[Measure, int]]:
-    table = _rollup(filters)
+    table = await _rollup(session, filters)
     query: Any = (
         sa.select(col(table.organisation_id), col(table.measure), func.sum(table.value))
         .where(col(table.measure).in_(measures), *_conditions(filters, table))
@@ -196,7 +197,7 @@ async def _languages(
     if filters.campaign_id is not None:
         variants_query = variants_query.where(col(CampaignItem.campaign_id) == filters.campaign_id)
     variants = dict((await session.exec(variants_query.group_by(col(ItemVariant.language)))).all())
-    table = _rollup(filters)
+    table = await _rollup(session, filters)
     reach_query: Any = (
         sa.select(col(table.language), col(table.measure), func.sum(table.value))
         .where(
