@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -318,9 +319,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, HubState]]:
         state = await HubState.open(settings)
         counter.start(state.redis)
+        # Everything loaded so far lives as long as the process: keep it out of the garbage
+        # collector's full passes, which otherwise stall requests now and then.
+        gc.collect()
+        gc.freeze()
         try:
             yield {"hub": state}
         finally:
+            gc.unfreeze()  # an app made and stopped again (tests) leaves nothing behind
             await counter.stop()  # hands over the last counts: a graceful stop loses none
             await state.close()
 

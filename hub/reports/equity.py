@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.areas import service as areas
 from hub.models import (
     Area,
+    AreaUptake,
     CampaignItem,
     CampaignRecipient,
     ItemVariant,
@@ -133,15 +134,14 @@ async def equity(
     where uptake is below ``threshold`` and reach is low or no active partner serves it."""
     all_areas = await areas.all_areas(session)
     latest = areas.effective_uptake(all_areas, await areas.latest_uptake(session))
-    series = await areas.uptake_series(session)
-    active = {
-        o.id
-        for o in (
+    changes = await _uptake_changes(session)
+    active: set[int | None] = set(
+        (
             await session.exec(
-                select(Organisation).where(Organisation.status == OrganisationStatus.active)
+                select(Organisation.id).where(Organisation.status == OrganisationStatus.active)
             )
         ).all()
-    }
+    )
     served: dict[int, set[int]] = defaultdict(set)  # area → partners serving exactly it
     for organisation_id, area_id in (
         await session.exec(select(OrganisationArea.organisation_id, OrganisationArea.area_id))
@@ -158,16 +158,14 @@ async def equity(
         session, filters, (Measure.clicks, Measure.uniques, Measure.reported)
     )
     result = Equity(threshold=threshold, low_reach_per_1000=low_reach_per_1000)
+    serving = _serving(all_areas, served)
     for area in sorted(all_areas, key=lambda a: a.name.lower()):
-        below = areas.descendants(all_areas, {area.id or 0})
-        partners = {p for a in below for p in served.get(a, set())}
+        partners = serving.get(area.id or 0, set())
         point = latest.get(area.id or 0)
-        own = series.get(area.id or 0, [])
-        change = round(own[-1].share_percent - own[-2].share_percent, 1) if len(own) >= 2 else None
         row = AreaEquity(
             area=area,
             uptake=point.share_percent if point else None,
-            uptake_change=change,
+            uptake_change=changes.get(area.id or 0),
             partners=len(partners & active),
             languages=sorted({lang for p in partners & active for lang in spoken.get(p, set())}),
             clicks=sum(measures.get(p, {}).get(Measure.clicks, 0) for p in partners),
@@ -181,6 +179,47 @@ async def equity(
         result.areas.append(row)
     result.languages = await _languages(session, filters, active, spoken)
     return result
+
+
+def _serving(all_areas: list[Area], served: dict[int, set[int]]) -> dict[int, set[int]]:
+    """Each area's partners: those serving it or any area below it (once per tree walk)."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for area in all_areas:
+        children[area.parent_id].append(area.id or 0)
+    found: dict[int, set[int]] = {}
+
+    def walk(area_id: int, seen: frozenset[int]) -> set[int]:
+        if area_id in found:
+            return found[area_id]
+        partners = set(served.get(area_id, set()))
+        for child in children.get(area_id, []):
+            if child not in seen:  # a cycle in bad data must not loop forever
+                partners |= walk(child, seen | {area_id})
+        found[area_id] = partners
+        return partners
+
+    for area in all_areas:
+        walk(area.id or 0, frozenset())
+    return found
+
+
+async def _uptake_changes(session: AsyncSession) -> dict[int, float]:
+    """Percentage points between each area's two newest all-ages figures."""
+    query: Any = sa.select(
+        col(AreaUptake.area_id), col(AreaUptake.measured_on), col(AreaUptake.share_percent)
+    ).where(col(AreaUptake.age_band) == areas.ALL_AGES)
+    newest: dict[int, list[tuple[Any, float]]] = defaultdict(list)
+    for area_id, measured_on, share in (await session.exec(query)).all():
+        points = newest[area_id]
+        points.append((measured_on, share))
+        if len(points) > 2:
+            points.sort(reverse=True)
+            del points[2:]
+    return {
+        area_id: round(max(points)[1] - min(points)[1], 1)
+        for area_id, points in newest.items()
+        if len(points) == 2
+    }
 
 
 async def _languages(
