@@ -294,6 +294,22 @@ def _unexpected_response(request: Request) -> Response:
     )
 
 
+_gc_frozen = False
+
+
+def _freeze_startup_objects() -> bool:
+    """Keep what the process loaded at startup out of the garbage collector's full passes,
+    which otherwise stall a request now and then (bench/reports.py). Once per process: a
+    test run makes hundreds of apps, and a full collection for each would cost minutes."""
+    global _gc_frozen
+    if _gc_frozen:
+        return False
+    gc.collect()
+    gc.freeze()
+    _gc_frozen = True
+    return True
+
+
 class HubApp(FastAPI):
     """The hub's app, with the citizen's click (``/s/{code}``) answered before any routing
     or middleware (:mod:`hub.tracking.redirect`)."""
@@ -319,14 +335,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, HubState]]:
         state = await HubState.open(settings)
         counter.start(state.redis)
-        # Everything loaded so far lives as long as the process: keep it out of the garbage
-        # collector's full passes, which otherwise stall requests now and then.
-        gc.collect()
-        gc.freeze()
+        froze = _freeze_startup_objects()
         try:
             yield {"hub": state}
         finally:
-            gc.unfreeze()  # an app made and stopped again (tests) leaves nothing behind
+            if froze:
+                gc.unfreeze()  # an app made and stopped again leaves nothing behind
             await counter.stop()  # hands over the last counts: a graceful stop loses none
             await state.close()
 
