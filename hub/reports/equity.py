@@ -28,10 +28,9 @@ from hub.models import (
     OrganisationArea,
     OrganisationLanguage,
     OrganisationStatus,
-    ReachDay,
     ReachTotal,
 )
-from hub.reports.service import Filters, covers_everything
+from hub.reports.service import Dimension, Filters, choose_rollup
 
 
 @dataclass
@@ -96,9 +95,8 @@ class Equity:
 
 
 async def _rollup(session: AsyncSession, filters: Filters) -> Any:
-    """Campaign totals unless a date range needs the daily rows."""
-    covered = await covers_everything(session, filters)
-    return ReachTotal if covered else ReachDay
+    """Campaign totals unless a date range needs the daily rows (as for a report by partner)."""
+    return await choose_rollup(session, Dimension.partner, filters)
 
 
 def _conditions(filters: Filters, table: Any) -> list[Any]:

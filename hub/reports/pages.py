@@ -577,9 +577,8 @@ def _times(value: int, threshold: int | None) -> str:
 
 
 def _count(value: int, threshold: int | None) -> str:
-    if threshold is not None and 0 < value < threshold:
-        return f"<{threshold}"
-    return number(value)
+    shown = export.suppress(value, threshold)
+    return shown if isinstance(shown, str) else number(value)
 
 
 async def _impact_page(

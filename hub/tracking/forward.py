@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from hub.distribution import sms
 from hub.models import CampaignItem, Channel, ItemKind, ItemVariant, TrackedLink
-from hub.tracking.landing import event_when
+from hub.tracking.landing import event_when, title_of
 from hub.tracking.phrases import phrase
 
 # The channels a forward kit has a text for, in the order shown.
@@ -30,15 +30,6 @@ class ForwardText:
     url: str
     # Where a click opens the channel with the text filled in (None: paste it yourself).
     action_url: str | None = None
-
-
-def title_of(item: CampaignItem, variant: ItemVariant) -> str:
-    return variant.title or item.title
-
-
-def title_language(item: CampaignItem, variant: ItemVariant) -> str:
-    """The language the title is in: the variant's own title, else the item's (base language)."""
-    return variant.language if variant.title else item.base_language
 
 
 def _body(item: CampaignItem, variant: ItemVariant) -> str:

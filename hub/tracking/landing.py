@@ -39,6 +39,16 @@ SHOWN = (CampaignStatus.published,)
 ENDED = (CampaignStatus.closed, CampaignStatus.archived)
 
 
+def title_of(item: CampaignItem, variant: ItemVariant) -> str:
+    """An item's title in a language: the variant's own, else the item's."""
+    return variant.title or item.title
+
+
+def title_language(item: CampaignItem, variant: ItemVariant) -> str:
+    """The language the title is in: the variant's own title, else the item's (base language)."""
+    return variant.language if variant.title else item.base_language
+
+
 @dataclass
 class Block:
     """One item in the page's language."""
@@ -49,12 +59,11 @@ class Block:
 
     @property
     def title(self) -> str:
-        return self.variant.title or self.item.title
+        return title_of(self.item, self.variant)
 
     @property
     def title_language(self) -> str:
-        # An item's own title is in its base language; a variant's title in the variant's.
-        return self.variant.language if self.variant.title else self.item.base_language
+        return title_language(self.item, self.variant)
 
     @property
     def is_film(self) -> bool:
