@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlencode
 
 from arq import Retry
 
 from hub.auth import service
 from hub.db import unit_of_work
+from hub.forms import safe_next
 from hub.mail import PermanentMailError, TemporaryMailError
 from hub.models import User
 from hub.state import HubState
@@ -39,6 +41,7 @@ async def _link_mail(
     template: str,
     path: str,
     context: dict[str, Any],
+    query: str = "",
 ) -> EmailMessage | None:
     """Make a single-use link for the user and render the e-mail carrying it (None: skip).
 
@@ -56,7 +59,7 @@ async def _link_mail(
             language=user.language,
             context={
                 "name": user.name or user.email,
-                "link": f"{state.settings.base_url}{path}{raw}",
+                "link": f"{state.settings.base_url}{path}{raw}{query}",
                 **context,
             },
         )
@@ -90,10 +93,11 @@ async def send_invitation(ctx: dict[str, Any], user_id: int) -> str:
     return "sent"
 
 
-async def send_magic_link(ctx: dict[str, Any], user_id: int) -> str:
-    """E-mail a sign-in link that works once, for at most 15 minutes."""
+async def send_magic_link(ctx: dict[str, Any], user_id: int, next: str = "/") -> str:
+    """E-mail a sign-in link that works once, for at most 15 minutes, and leads to ``next``."""
     state: HubState = ctx["hub"]
     minutes = state.settings.magic_link_minutes
+    target = safe_next(next)
     message = await _link_mail(
         state,
         user_id=user_id,
@@ -102,6 +106,7 @@ async def send_magic_link(ctx: dict[str, Any], user_id: int) -> str:
         template="magic_link",
         path="/login/link/",
         context={"minutes": minutes},
+        query="" if target == "/" else "?" + urlencode({"next": target}),
     )
     if message is None:
         return "skipped: user gone or disabled"

@@ -125,19 +125,21 @@ async def request_magic_link(
     redis: RedisDep,
     settings: SettingsDep,
     email: FormStr = "",
+    next: FormStr = "/",
 ) -> Response:
     email = email.strip()
+    target = safe_next(next)
     if not email:
         errors = {"__all__": _("Enter your e-mail address to get a sign-in link.")}
         return render(
             request,
             "auth/login.html",
-            {"next": "/", "email": "", "errors": errors},
+            {"next": target, "email": "", "errors": errors},
             status_code=400,
         )
     if await allow_link_request(redis, settings, email=email):
         bucket = str(int(time.time() // 60))  # repeated clicks in a minute: one e-mail
-        await service.request_magic_link(session, email=email, bucket=bucket)
+        await service.request_magic_link(session, email=email, bucket=bucket, next=target)
     # The same answer whether or not the address is known (or throttled).
     return render(
         request,
@@ -147,19 +149,26 @@ async def request_magic_link(
 
 
 @router.get("/login/link/{token}", name="magic_link_form")
-async def magic_link_form(request: Request, token: str, session: SessionDep) -> Response:
+async def magic_link_form(
+    request: Request, token: str, session: SessionDep, next: str = "/"
+) -> Response:
     # A GET never signs in: mail scanners that open links must not use them up.
     found = await service.peek_link_token(session, purpose=TokenPurpose.magic_link, raw=token)
     if found is None:
         return render(request, "auth/link_expired.html", status_code=404)
-    response = render(request, "auth/magic_link_confirm.html", {"token": token})
+    context = {"token": token, "next": safe_next(next)}
+    response = render(request, "auth/magic_link_confirm.html", context)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
 @router.post("/login/link/{token}", name="magic_link_sign_in", dependencies=[Csrf])
 async def magic_link_sign_in(
-    request: Request, token: str, session: SessionDep, settings: SettingsDep
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    next: FormStr = "/",
 ) -> Response:
     try:
         user = await service.sign_in_with_link(session, raw_token=token)
@@ -169,7 +178,9 @@ async def magic_link_sign_in(
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await service.end_session(session, old)
-    return await _signed_in_redirect(request, session, settings.session_hours, user, "/")
+    return await _signed_in_redirect(
+        request, session, settings.session_hours, user, safe_next(next)
+    )
 
 
 # --- first admin -----------------------------------------------------------------------------

@@ -508,16 +508,20 @@ async def accept_invitation(session: AsyncSession, *, raw_token: str, password: 
 # --- magic links -----------------------------------------------------------------------------
 
 
-async def request_magic_link(session: AsyncSession, *, email: str, bucket: str) -> bool:
+async def request_magic_link(
+    session: AsyncSession, *, email: str, bucket: str, next: str = "/"
+) -> bool:
     """Ask for a sign-in link to be e-mailed (after commit) if the address is an active user.
 
     Returns whether one was asked for; callers answer the same either way. ``bucket`` (e.g. the
-    current minute) folds repeated clicks into one e-mail.
+    current minute) folds repeated clicks into one e-mail. ``next`` (a path here) is where the
+    link leads once signed in: the page the user was on its way to.
     """
     user = await user_by_email(session, email)
     if user is None or not user.is_active:
         return False
-    jobs.defer(session, "auth.send_magic_link", user.id, key=bucket)  # type: ignore[arg-type]
+    onward = [] if next == "/" else [next]
+    jobs.defer(session, "auth.send_magic_link", user.id, *onward, key=bucket)  # type: ignore[arg-type]
     return True
 
 

@@ -326,6 +326,13 @@ def _page_query(request: Request) -> str:
     return urlencode(kept)
 
 
+def _export_query(request: Request) -> str:
+    """The page's own filters, for its download links to carry."""
+    return urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k not in ("format", "delimiter")]
+    )
+
+
 def _exported(
     tables: list[export.Table], fmt: str, delimiter: str, name: str, threshold: int
 ) -> Response:
@@ -383,9 +390,7 @@ async def reports_page(
         if funnel:
             tables.append(_funnel_table(funnel))
         return _exported(tables, format, delimiter, "reach", settings.small_cell_threshold)
-    query = [
-        (k, v) for k, v in request.query_params.multi_items() if k not in ("format", "delimiter")
-    ]
+    query = _export_query(request)
     return render(
         request,
         "reports/reach.html",
@@ -486,9 +491,7 @@ async def equity_page(
         format_number=number,
         empty_text=_("No area is behind and unreached."),
     )
-    query = [
-        (k, v) for k, v in request.query_params.multi_items() if k not in ("format", "delimiter")
-    ]
+    query = _export_query(request)
     return render(
         request,
         "reports/equity.html",

@@ -22,6 +22,21 @@
     }
   }
 
+  // Go to the page the server names. A second upload names the very page we are on (with the
+  // same #fragment): assigning it would only scroll, so reload it to show the new file.
+  function go(url) {
+    var here = window.location.href.split("#")[0];
+    var next = new URL(url, window.location.href);
+    if (next.href.split("#")[0] === here) {
+      if (next.hash !== window.location.hash) {
+        window.location.hash = next.hash;
+      }
+      window.location.reload();
+    } else {
+      window.location.assign(next.href);
+    }
+  }
+
   function enhance(form) {
     var button = form.querySelector("button[type=submit]");
     var box = form.querySelector("[data-upload-progress]");
@@ -151,7 +166,7 @@
         var body = parse(xhr.responseText);
         if (xhr.status >= 200 && xhr.status < 300 && body && body.redirect) {
           setProgress(100);
-          window.location.assign(body.redirect);
+          go(body.redirect);
           return;
         }
         failed(body);

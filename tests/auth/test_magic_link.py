@@ -67,6 +67,55 @@ async def test_partner_signs_in_with_an_emailed_link(
     assert replay.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("/portal/campaigns/7", "/portal/campaigns/7"),
+        ("/portal/campaigns?q=vaccine", "/portal/campaigns?q=vaccine"),
+        ("https://evil.example/phish", "/"),
+        ("//evil.example", "/"),
+    ],
+)
+async def test_the_link_leads_where_the_user_was_going(
+    client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    mailbox: Mailbox,
+    asked: str,
+    lands: str,
+) -> None:
+    """A campaign e-mail's link meets the sign-in page; the link asked for there carries the
+    page on, and signing in with it lands there — never on another site."""
+    organisation = await make_partner(db, name="Bydelsmødrene")
+    await make_contact(db, organisation, email="hodan@example.org", password=None)
+    form = await client.get("/login", params={"next": asked})
+    answer = await client.post(
+        "/login/link",
+        data={"email": "hodan@example.org", "next": asked, "csrf_token": csrf_from(form.text)},
+    )
+    assert answer.status_code == 200
+
+    await run_burst_worker(settings)
+    [message] = mailbox.to("hodan@example.org")
+    link = re.search(r"http://testserver(/login/link/\S+)", _text(message))
+    assert link is not None
+    path = link.group(1)
+    assert ("?next=" in path) is (lands != "/")
+    page = await anon_client.get(path)
+    signed_in = await anon_client.post(
+        path.split("?")[0],
+        data={"csrf_token": csrf_from(page.text), "next": _form_next(page.text)},
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == lands
+
+
+def _form_next(html: str) -> str:
+    """The sign-in form's ``next`` (the page's last; the language picker has one too)."""
+    return re.findall(r'name="next" value="([^"]*)"', html)[-1].replace("&amp;", "&")
+
+
 async def test_unknown_address_gets_the_same_answer_and_no_mail(
     client: httpx.AsyncClient, db: Database, settings: Settings, mailbox: Mailbox
 ) -> None:

@@ -165,9 +165,11 @@ def _free_port() -> int:
 
 
 class HubServer:
-    """``hub serve --no-worker`` in a process of its own, configured like the test's hub."""
+    """``hub serve`` in a process of its own, configured like the test's hub: without a job
+    worker, or with one in the same process (``worker=True``) sending through the test's SMTP
+    server."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, *, worker: bool = False) -> None:
         self.port = _free_port()
         self.log_path = log_path
         env = {
@@ -182,10 +184,17 @@ class HubServer:
             "HUB_BASE_URL": self.url,
             "HUB_DEFAULT_LANGUAGE": "en",
             "HUB_LOG_LEVEL": "WARNING",
+            "HUB_SMTP_HOST": settings.smtp_host,
+            "HUB_SMTP_PORT": str(settings.smtp_port),
+            "HUB_WORKER_HEARTBEAT_SECONDS": str(settings.worker_heartbeat_seconds),
         }
+        self.env = env
         with log_path.open("wb") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hub", "serve", "--no-worker", "--port", str(self.port)],
+                [
+                    *(sys.executable, "-m", "hub", "serve", "--port", str(self.port)),
+                    "--worker" if worker else "--no-worker",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -223,6 +232,20 @@ class HubServer:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(self.process.wait, STOP_SECONDS)
+
+    async def command(self, *args: str) -> str:
+        """Run ``hub <args>`` as an operator would, against this hub's database and Redis."""
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "hub", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"hub {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
 
     def kill(self) -> None:
         if self.process.poll() is None:

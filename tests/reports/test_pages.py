@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import openpyxl
@@ -130,3 +133,26 @@ async def test_the_summary_downloads_its_tables(
     assert len(book.worksheets) == 5  # the funnel and reach by channel, language, partner, week
     funnel = [[c.value for c in row] for row in book.worksheets[0].iter_rows()]
     assert funnel[1][:2] == ["Partners addressed", 3]
+
+
+async def test_download_links_carry_the_pages_filters(
+    client: httpx.AsyncClient, fixture: Fixture
+) -> None:
+    """The links under the filters download what the page shows: same campaign, same view."""
+    await signed_in(client, fixture)
+    for path, params in (
+        ("/reports", {"campaign_id": str(fixture.campaign_id), "by": "partner"}),
+        ("/reports/equity", {"campaign_id": str(fixture.campaign_id)}),
+    ):
+        page = await client.get(path, params=params)
+        links = re.findall(r'href="([^"]*format=csv[^"]*)"', page.text)
+        assert len(links) == 2, links  # comma and semicolon
+        for link in links:
+            href = html.unescape(link)
+            query = parse_qs(urlsplit(href).query)
+            assert query["format"] == ["csv"], href
+            for key, value in params.items():
+                assert query[key] == [value], href
+        download = await client.get(html.unescape(links[0]))
+        assert download.headers["content-type"].startswith("text/csv"), path
+        assert "attachment" in download.headers["content-disposition"]
