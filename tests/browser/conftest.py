@@ -188,7 +188,6 @@ class HubServer:
             "HUB_SMTP_PORT": str(settings.smtp_port),
             "HUB_WORKER_HEARTBEAT_SECONDS": str(settings.worker_heartbeat_seconds),
         }
-        self.env = env
         with log_path.open("wb") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(
                 [
@@ -232,20 +231,6 @@ class HubServer:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(self.process.wait, STOP_SECONDS)
-
-    async def command(self, *args: str) -> str:
-        """Run ``hub <args>`` as an operator would, against this hub's database and Redis."""
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "hub", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, f"hub {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
 
     def kill(self) -> None:
         if self.process.poll() is None:

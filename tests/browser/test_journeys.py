@@ -14,13 +14,14 @@ import pytest
 from playwright.async_api import Browser
 
 from hub.config import Settings
+from hub.db import Database
 from tests.browser.conftest import HubServer
 from tests.browser.journeys.campaign import officer_publishes
 from tests.browser.journeys.citizen import citizen_reads_it
 from tests.browser.journeys.first_start import first_start
 from tests.browser.journeys.partner import partner_passes_it_on
 from tests.browser.journeys.reach import officer_reads_reach
-from tests.browser.journeys.story import Story, screenshot_dir
+from tests.browser.journeys.story import SCREENSHOTS, Story, publish_screenshots
 from tests.conftest import Mailbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 async def test_five_journeys(
     settings: Settings,
+    db: Database,
     mailbox: Mailbox,
     browser: Browser,
     real_film: bytes,
@@ -38,11 +40,14 @@ async def test_five_journeys(
         server.wait_ready()
         story = Story(
             server=server,
+            settings=settings,
+            db=db,
             mailbox=mailbox,
             browser=browser,
             film=real_film,
             work_dir=tmp_path,
-            screenshots=screenshot_dir(tmp_path),
+            screenshots=SCREENSHOTS if publish_screenshots() else tmp_path / "screenshots",
+            publish_screenshots=publish_screenshots(),
         )
         await first_start(story)
         await officer_publishes(story)

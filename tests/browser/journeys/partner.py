@@ -1,6 +1,7 @@
-"""Journey 3, in English: the mosque's coordinator gets the campaign by e-mail, signs in with a
-link from her e-mail, finds the campaign, downloads the WhatsApp-ready film, copies the WhatsApp
-text with its tracked link, prints the poster page and reports a forward and a meeting."""
+"""Journey 3, in English on a phone: the mosque's coordinator gets the campaign by e-mail, signs
+in with a link from her e-mail, finds the campaign, downloads the WhatsApp-ready film, copies the
+WhatsApp text with its tracked link, prints the poster page and reports a forward and a
+meeting."""
 
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ async def report(story: Story, page: Page) -> None:
 
 
 async def partner_passes_it_on(story: Story) -> None:
-    context = await story.desktop("en")
+    context = await story.phone("en")  # a coordinator's phone, 360 px wide
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=story.url(""))
     page = await sign_in_by_link(story, context)
     await find_campaign(story, page)

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Locator, Page
 
+from hub.config import Settings
+from hub.db import Database
 from tests.browser.conftest import ROOT, SERIOUS, Finding, HubServer, axe_findings, phone_options
 from tests.conftest import Mailbox
 
@@ -35,11 +37,14 @@ PASSWORD = "korrekt hest batteri 42"  # the test accounts' password
 @dataclass
 class Story:
     server: HubServer
+    settings: Settings
+    db: Database
     mailbox: Mailbox
     browser: Browser
     film: bytes
     work_dir: Path
     screenshots: Path
+    publish_screenshots: bool = False
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     pages_checked: list[str] = field(default_factory=list)
     # What the journeys hand on.
@@ -109,12 +114,15 @@ class Story:
         else:
             await at.scroll_into_view_if_needed()
         raw = await page.screenshot(full_page=False, animations="disabled", caret="hide")
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        if not self.publish_screenshots:  # taken, but not worth shrinking
+            (self.screenshots / f"{name}.png").write_bytes(raw)
+            return
         image = Image.open(io.BytesIO(raw)).convert("RGB")
         if image.width > SCREENSHOT_WIDTH:
             height = round(image.height * SCREENSHOT_WIDTH / image.width)
             image = image.resize((SCREENSHOT_WIDTH, height), Image.Resampling.LANCZOS)
         small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-        self.screenshots.mkdir(parents=True, exist_ok=True)
         small.save(self.screenshots / f"{name}.png", optimize=True)
 
     # --- mail -------------------------------------------------------------------------------
@@ -148,10 +156,10 @@ async def follow_nav(page: Page, path: str) -> None:
     await page.wait_for_url(f"**{path}")
 
 
-def screenshot_dir(tmp_path: Path) -> Path:
-    """docs/screenshots when asked for (``make screenshots``), else a scratch folder: a test
-    run should not rewrite committed files."""
-    return SCREENSHOTS if os.environ.get("HUB_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+def publish_screenshots() -> bool:
+    """Whether to refresh docs/screenshots (``make screenshots``): a test run should not
+    rewrite committed files."""
+    return os.environ.get("HUB_SCREENSHOTS") == "1"
 
 
 def decoded_subject(message: Message) -> str:
