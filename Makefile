@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test test-sqlite test-postgresql lint format bench messages services install install-dev clean
+.PHONY: run test test-sqlite test-postgresql lint format bench messages screenshots services install install-dev clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -56,6 +56,10 @@ format: install-dev
 
 bench: install-dev services
 	$(PY) bench/run.py
+
+## make screenshots: refresh docs/screenshots/ from the browser journeys (on SQLite)
+screenshots: install-dev services
+	HUB_TEST_DATABASE=sqlite HUB_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_journeys.py
 
 ## make messages: extract UI strings and merge them into the Danish catalog
 messages: install-dev

@@ -583,6 +583,11 @@ async def test_a_file_is_uploaded_without_and_with_javascript_and_replacing_it_m
     assert "Download film.mp4" in html(composer)
     assert "Processing: waiting to start." in html(composer)
     assert f'href="/api/v1/materials/{material.id}/download"' in html(composer)
+    # processing.js follows the film from the material's JSON, which the officer may read.
+    poll = f'data-processing-url="/api/v1/materials/{material.id}"'
+    assert poll in html(composer) and "js/processing.js" in html(composer)
+    described = await client.get(f"/api/v1/materials/{material.id}")
+    assert described.json()["processing_status"] == "pending"
 
     # With JavaScript (upload.js): JSON that says where to go.
     second = await client.post(
