@@ -315,6 +315,20 @@ def test_templates_have_no_literal_text() -> None:
     )
 
 
+def test_imported_templates_are_read_in_each_requests_language() -> None:
+    # Jinja keeps a template imported without the context for the life of the process, with
+    # its labels (`{% set kinds = {"...": _("...")} %}`) in the language of the first page it
+    # rendered: an English officer would read a Danish one's labels. Every import takes it.
+    imports = re.compile(r"\{%-?\s*(?:import|from)\s[^%]*%\}")
+    cached = [
+        f"templates/{path.relative_to(TEMPLATE_DIR).as_posix()}: {statement}"
+        for path in _template_files()
+        for statement in imports.findall(path.read_text(encoding="utf-8"))
+        if "with context" not in statement
+    ]
+    assert not cached, "Import these templates `with context`:\n" + "\n".join(cached)
+
+
 def test_known_untranslated_template_text_is_still_there() -> None:
     # Once a known case is fixed, its allow-list entry must go, so it cannot hide a new one.
     current = {

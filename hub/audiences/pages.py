@@ -45,6 +45,7 @@ MAX_AREAS = 500
 MAX_LANGUAGES = 60
 MAX_NAME = 200
 PARTNERS_SHOWN = 200
+PAGE_SIZE = 25  # saved audiences on one page
 _CODE_SEPARATORS = re.compile(r"[\s,;/]+")
 _DECIMAL = re.compile(r"^\d+(?:[.,]\d+)?$")
 
@@ -290,6 +291,8 @@ async def _builder_page(
     editing: Audience | None = None,
     save_name: str = "",
     save_errors: dict[str, str] | None = None,
+    saved_search: str = "",
+    saved_page: int = 1,
     status_code: int = 200,
 ) -> Response:
     spec, errors = parse_builder(form)
@@ -307,7 +310,9 @@ async def _builder_page(
     if errors and status_code == 200:
         status_code = 400
     names = {a.id: a.name for a in areas}
-    saved = await service.list_audiences(session)
+    saved, saved_total = await service.find_audiences(
+        session, search=saved_search, limit=PAGE_SIZE, offset=(saved_page - 1) * PAGE_SIZE
+    )
     return render(
         request,
         "audiences/builder.html",
@@ -320,6 +325,11 @@ async def _builder_page(
             "area_choices": area_choices(areas),
             "languages": [(code, language_label(code)) for code in COMMON_LANGUAGES],
             "saved": [(a, describe(service.spec_of(a), names)) for a in saved],  # type: ignore[arg-type]
+            "saved_total": saved_total,
+            "saved_search": saved_search,
+            "saved_page": saved_page,
+            "saved_pages": max(1, -(-saved_total // PAGE_SIZE)),
+            "saved_query": urlencode({"q": saved_search} if saved_search else {}),
             "editing": editing,
             "save_name": save_name or (editing.name if editing else ""),
             "save_errors": save_errors or {},
@@ -352,6 +362,8 @@ async def audiences_page(
     exclude_ids: Annotated[list[str], Query(max_length=1000)] = [],  # noqa: B006
     built: Annotated[str, Query(max_length=10)] = "",
     saved: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     editing = await _saved_or_404(session, saved) if saved else None
     if editing is not None and not built:
@@ -368,7 +380,9 @@ async def audiences_page(
             include_ids=include_ids,
             exclude_ids=exclude_ids,
         )
-    return await _builder_page(request, session, form, editing=editing)
+    return await _builder_page(
+        request, session, form, editing=editing, saved_search=q, saved_page=page
+    )
 
 
 @router.post("/audiences", name="save_audience_page", dependencies=[Csrf])

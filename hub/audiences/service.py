@@ -31,7 +31,7 @@ from hub.models import (
 )
 from hub.partners import service as partners
 from hub.schemas import DbId
-from hub.text import clean
+from hub.text import clean, search_text
 
 
 class AudienceSpec(BaseModel):
@@ -173,6 +173,21 @@ async def list_audiences(session: AsyncSession) -> list[Audience]:
     return list(
         (await session.exec(select(Audience).order_by(func.lower(col(Audience.name))))).all()
     )
+
+
+async def find_audiences(
+    session: AsyncSession, *, search: str = "", limit: int = 25, offset: int = 0
+) -> tuple[list[Audience], int]:
+    """One page of the saved audiences by name, those whose name holds ``search``."""
+    query = select(Audience)
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
+        query = query.where(func.lower(col(Audience.name)).like(pattern))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(
+        query.order_by(func.lower(col(Audience.name)), col(Audience.id)).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total)
 
 
 async def save_audience(

@@ -15,7 +15,7 @@ from hub.auth.dependencies import OptionalUserDep, PageUserDep
 from hub.auth.ratelimit import LoginLimiter, allow_link_request
 from hub.db import rollback
 from hub.dependencies import RedisDep, SessionDep, SettingsDep
-from hub.errors import HubError, TooManyRequests
+from hub.errors import HubError, NotFound, TooManyRequests
 from hub.forms import field_errors, safe_next, see_other
 from hub.i18n import _
 from hub.models import Organisation, Role, TokenPurpose, User
@@ -338,6 +338,18 @@ async def create_token_page(
         {"tokens": tokens, "new_token": raw, "errors": {}, "name": ""},
         status_code=201,
     )
+
+
+@router.get("/account/tokens/{token_id}/revoke", name="confirm_revoke_token_page")
+async def confirm_revoke_token_page(
+    request: Request, token_id: IdPath, user: PageUserDep, session: SessionDep
+) -> Response:
+    """Ask first: a program somewhere may depend on the token, and revoking cannot be undone."""
+    tokens = await service.list_api_tokens(session, user=user)
+    token = next((t for t in tokens if t.id == token_id and t.revoked_at is None), None)
+    if token is None:
+        raise NotFound(_("No such token."))
+    return render(request, "auth/confirm_revoke.html", {"token": token})
 
 
 @router.post("/account/tokens/{token_id}/revoke", name="revoke_token_page", dependencies=[Csrf])

@@ -144,13 +144,14 @@ async def review_queue_page(
     principal: StaffPageDep,
     session: SessionDep,
     status: str = "pending",
+    q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     if status not in STATUS_FILTERS:
         status = "pending"
     wanted = None if status == "all" else SubmissionStatus(status)
     views, total = await submissions.list_submissions(
-        session, status=wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session, status=wanted, search=q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render(
         request,
@@ -162,7 +163,8 @@ async def review_queue_page(
             "statuses": STATUS_FILTERS,
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
-            "query": urlencode({"status": status}),
+            "q": q,
+            "query": urlencode({"status": status, **({"q": q} if q else {})}),
         },
     )
 

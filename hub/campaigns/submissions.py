@@ -30,7 +30,7 @@ from hub.models import (
     User,
     utcnow,
 )
-from hub.text import clean
+from hub.text import clean, search_text
 
 REVIEWED_JOB = "campaigns.notify_submission_reviewed"
 
@@ -112,15 +112,25 @@ async def list_submissions(
     session: AsyncSession,
     *,
     status: SubmissionStatus | None = SubmissionStatus.pending,
+    search: str = "",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[SubmissionView], int]:
-    """The review queue (oldest first while pending, newest first otherwise)."""
+    """The review queue (oldest first while pending, newest first otherwise); ``search``
+    finds the partner's name, the script's title or the campaign's title."""
     query = _joined()
-    count = select(func.count()).select_from(FilmSubmission)
     if status is not None:
         query = query.where(FilmSubmission.status == status)
-        count = count.where(FilmSubmission.status == status)
+    if search_text(search):
+        pattern = f"%{search_text(search).lower()}%"
+        query = query.where(
+            sa.or_(
+                func.lower(col(Organisation.name)).like(pattern),
+                func.lower(col(CampaignItem.title)).like(pattern),
+                func.lower(col(Campaign.title)).like(pattern),
+            )
+        )
+    count = select(func.count()).select_from(query.subquery())
     order = (
         col(FilmSubmission.id).asc()
         if status is SubmissionStatus.pending

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
@@ -181,7 +182,10 @@ async def accept_agreement_page(
             status_code=400,
         )
     await service.accept_dpa(session, organisation, version=settings.dpa_version)
-    return see_other(safe_next(next))
+    # Back to where the partner was going, with the thanks shown there.
+    target = urlsplit(safe_next(next))
+    query = urlencode([*parse_qsl(target.query), ("done", "agreement-accepted")])
+    return see_other(urlunsplit(target._replace(query=query)))
 
 
 async def _organisation_of(session: SessionDep, principal: User) -> Organisation:

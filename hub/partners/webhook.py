@@ -21,6 +21,7 @@ from hub.i18n import _
 from hub.models import Organisation, User, utcnow
 from hub.partners import service
 from hub.partners.dependencies import ApiOrganisationDep, PageOrganisationDep
+from hub.templating import render
 
 api_router = APIRouter(prefix="/api/v1/organisations/{organisation_id}/webhook", tags=["partners"])
 page_router = APIRouter(include_in_schema=False)
@@ -143,6 +144,31 @@ async def delete_webhook(
 # --- the form on the organisation's page -----------------------------------------------------
 
 
+def _organisation_page_url(request: Request, principal: User, organisation: Organisation) -> str:
+    if principal.organisation_id == organisation.id:
+        return str(request.url_for("own_organisation_page"))
+    return str(request.url_for("partner_page", organisation_id=organisation.id))
+
+
+@page_router.get("/organisations/{organisation_id}/webhook/{action}", name="confirm_webhook_page")
+async def confirm_webhook_page(
+    request: Request,
+    organisation: PageOrganisationDep,
+    principal: PageUserDep,
+    action: Literal["remove", "rotate"],
+) -> Response:
+    """Ask first: removing the webhook or its secret breaks the partner's own system at once."""
+    _may_manage(principal, organisation)
+    back = f"{_organisation_page_url(request, principal, organisation)}#webhook"
+    if not organisation.webhook_url:
+        return see_other(back)
+    return render(
+        request,
+        "partners/confirm_webhook.html",
+        {"organisation": organisation, "action": action, "cancel_url": back},
+    )
+
+
 @page_router.post(
     "/organisations/{organisation_id}/webhook",
     name="webhook_page",
@@ -191,8 +217,5 @@ async def webhook_page(
             status_code=exc.status,
         )
     done = {"save": "webhook-saved", "rotate": "webhook-rotated", "remove": "webhook-removed"}
-    if principal.organisation_id == organisation.id:
-        target = request.url_for("own_organisation_page")
-    else:
-        target = request.url_for("partner_page", organisation_id=organisation.id)
+    target = _organisation_page_url(request, principal, organisation)
     return see_other(f"{target}?done={done[action]}#webhook")

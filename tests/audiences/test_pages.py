@@ -309,6 +309,37 @@ async def test_save_open_update_and_delete_an_audience(
     assert (await client.get("/audiences/99999999999/delete")).status_code == 400
 
 
+async def test_saved_audiences_are_searched_and_paged(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    officer = await make_user(db, role=Role.officer)
+    await login(client, officer.email)
+    empty = await client.get("/audiences", headers=EN)
+    assert "No saved audiences yet. Choose an audience above" in empty.text
+    assert 'id="saved-search"' not in empty.text  # nothing to search yet
+    async with unit_of_work(db, None) as session:
+        for number in range(1, 28):
+            name = f"Nordvest {number:02d}" if number % 3 == 0 else f"Amager {number:02d}"
+            await audiences.save_audience(
+                session, name=name, spec=audiences.AudienceSpec(), created_by=officer
+            )
+
+    first = await client.get("/audiences", headers=EN)
+    listed = re.findall(r"\?saved=\d+\">([^<]+)</a>", first.text)
+    assert len(listed) == 25 and listed[0] == "Amager 01" and listed == sorted(listed)
+    assert "Page 1 of 2" in first.text and "/audiences?page=2" in first.text
+    second = await client.get("/audiences?page=2", headers=EN)
+    assert re.findall(r"\?saved=\d+\">([^<]+)</a>", second.text) == ["Nordvest 24", "Nordvest 27"]
+
+    found = await client.get("/audiences", params={"q": "nordVEST"}, headers=EN)
+    names = re.findall(r"\?saved=\d+\">([^<]+)</a>", found.text)
+    assert names == [f"Nordvest {n:02d}" for n in range(3, 28, 3)]
+    assert 'id="saved-search" name="q" type="search" maxlength="200" value="nordVEST"' in found.text
+    nothing = await client.get("/audiences", params={"q": "Vesterbro"}, headers=EN)
+    assert "No saved audience matches your search." in nothing.text
+    assert 'id="saved-search"' in nothing.text  # to search again
+
+
 async def test_a_saved_audience_opens_with_every_choice_in_place(
     client: httpx.AsyncClient, db: Database, town: dict[str, int]
 ) -> None:

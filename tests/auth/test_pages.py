@@ -11,8 +11,10 @@ from sqlmodel import select
 from hub.auth import service as auth
 from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.models import OneTimeToken, Role, TokenPurpose, User, UserSession
+from hub.models import ApiToken, OneTimeToken, Role, TokenPurpose, User, UserSession
 from tests.factories import PASSWORD, csrf_from, csrf_token, login, make_user
+
+EN = {"Accept-Language": "en"}
 
 
 async def test_login_sets_a_hardened_session_cookie(
@@ -136,6 +138,37 @@ async def test_signed_out_pages_redirect_to_login_with_next(client: httpx.AsyncC
     response = await client.get("/account/tokens")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/account/tokens"
+
+
+async def test_revoking_an_api_token_is_confirmed_first(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    user = await make_user(db)
+    other = await make_user(db)
+    async with unit_of_work(db, None) as session:
+        token, _raw = await auth.create_api_token(session, user=user, name="Regneark")
+        foreign, _raw = await auth.create_api_token(session, user=other, name="Fremmed")
+    await login(client, user.email)
+    page = await client.get("/account/tokens", headers=EN)
+    confirm_url = f"/account/tokens/{token.id}/revoke"
+    assert f'href="http://testserver{confirm_url}"' in page.text
+    assert "<form" not in page.text.split("Your tokens")[1]  # no button that revokes at once
+
+    confirm = await client.get(confirm_url, headers=EN)
+    assert confirm.status_code == 200
+    assert "Revoke the API token" in confirm.text and "Regneark" in confirm.text
+    assert 'href="http://testserver/account/tokens">Cancel' in confirm.text
+    async with unit_of_work(db, None, write=False) as session:
+        assert (await session.get(ApiToken, token.id)).revoked_at is None  # type: ignore[union-attr]
+    refused = await client.get(f"/account/tokens/{foreign.id}/revoke", headers=EN)
+    assert refused.status_code == 404
+
+    revoked = await client.post(confirm_url, data={"csrf_token": csrf_from(confirm.text)})
+    assert revoked.status_code == 303
+    assert revoked.headers["location"] == "/account/tokens?done=token-revoked"
+    page = await client.get(revoked.headers["location"], headers=EN)
+    assert "The token is revoked and no longer works." in page.text
+    assert (await client.get(confirm_url)).status_code == 404  # nothing left to revoke
 
 
 async def test_login_redirects_only_to_local_paths(client: httpx.AsyncClient, db: Database) -> None:

@@ -11,13 +11,14 @@ from sqlmodel import select
 
 from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.models import FilmSubmission, ItemVariant, Material, Role, User
-from tests.factories import api_token, bearer, make_contact, make_partner, make_user
+from hub.models import FilmSubmission, ItemVariant, Material, Organisation, Role, User
+from tests.factories import api_token, bearer, login, make_contact, make_partner, make_user
 from tests.materials import samples
 from tests.materials.conftest import BOUNDARY, CONTENT_TYPE, multipart
 from tests.test_worker_e2e import _text_part, run_burst_worker
 
 SUBMIT = "/api/v1/submissions"
+EN = {"Accept-Language": "en"}
 
 
 class Setup:
@@ -114,6 +115,30 @@ async def test_a_partner_submits_and_an_officer_approves_into_a_credited_variant
 
     again = await client.post(f"{SUBMIT}/{submission['id']}/approve", headers=setup.officer)
     assert again.status_code == 409
+
+
+async def test_the_review_queue_is_searched_by_partner_script_and_campaign(
+    client: httpx.AsyncClient, db: Database, setup: Setup
+) -> None:
+    sent = await _submit(client, setup.partner, item_id=setup.script_id)
+    assert sent.status_code == 201, sent.text
+    officer = await make_user(db, role=Role.officer)
+    await login(client, officer.email)
+    async with unit_of_work(db, None, write=False) as session:
+        organisation = await session.get(Organisation, setup.contact.organisation_id)
+        assert organisation is not None
+    link = f"/reviews/{sent.json()['id']}"
+    for term in (organisation.name.upper(), "manuskript", "Vinterens"):
+        found = await client.get("/reviews", params={"q": term}, headers=EN)
+        assert found.status_code == 200 and link in found.text, term
+    missed = await client.get("/reviews", params={"q": "Influenza"}, headers=EN)
+    assert link not in missed.text and "No film matches your search." in missed.text
+    # The status filters keep the search, and the search keeps the status.
+    kept = await client.get("/reviews", params={"q": "Manuskript", "status": "all"}, headers=EN)
+    assert "?status=pending&amp;q=Manuskript" in kept.text
+    assert '<input type="hidden" name="status" value="all">' in kept.text and link in kept.text
+    empty = await client.get("/reviews", params={"status": "approved"}, headers=EN)
+    assert link not in empty.text and "No films here." in empty.text
 
 
 async def test_approval_into_an_existing_film_item_needs_a_free_language(

@@ -46,8 +46,11 @@ async def test_partner_without_agreement_is_sent_to_accept_it_first(
         "/organisation/agreement",
         data={"csrf_token": csrf_from(form.text), "next": "/organisation", "accept_dpa": "yes"},
     )
-    assert accepted.status_code == 303 and accepted.headers["location"] == "/organisation"
-    assert (await client.get("/organisation")).status_code == 200
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == "/organisation?done=agreement-accepted"
+    thanked = await client.get(accepted.headers["location"], headers=EN)
+    assert thanked.status_code == 200
+    assert "Your organisation has accepted the data-processing agreement." in thanked.text
     assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
 
     officer_h = bearer(await api_token(client, db, await make_user(db, role=Role.officer)))

@@ -17,6 +17,25 @@ from tests.factories import (
 )
 
 EN = {"Accept-Language": "en"}
+DA = {"Accept-Language": "da"}
+
+
+async def test_labels_follow_each_requests_language(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """Labels kept in a template of their own (kinds, roles, statuses) are read in each
+    request's language, not in that of the first page the process happened to render."""
+    officer = await make_user(db, role=Role.officer)
+    organisation = await make_partner(db, name="Moské Nord", kind=OrganisationKind.faith_community)
+    await make_contact(db, organisation, coordinator=True)
+    await login(client, officer.email)
+    for headers, kind, role in (
+        (EN, "Faith community", "Coordinator"),
+        (DA, "Trossamfund", "Koordinator"),
+        (EN, "Faith community", "Coordinator"),
+    ):
+        page = await client.get(f"/partners/{organisation.id}", headers=headers)
+        assert kind in page.text and role in page.text, headers
 
 
 async def test_officer_registers_a_partner_through_the_form(

@@ -104,12 +104,25 @@ async def test_the_webhook_form_on_the_organisation_page(
     )
     page = await client.get("/organisation", headers=EN)
     assert "Show the signing secret" in page.text and "whsec_" in page.text
-    rotated = await client.post(action, data={"csrf_token": token, "action": "rotate"})
-    assert "done=webhook-rotated" in rotated.headers["location"]
-    removed = await client.post(action, data={"csrf_token": token, "action": "remove"})
-    assert "done=webhook-removed" in removed.headers["location"]
-    page = await client.get("/organisation", headers=EN)
-    assert "whsec_" not in page.text
+    # Replacing the secret and removing the webhook break the partner's system: asked first.
+    assert 'value="rotate"' not in page.text and 'value="remove"' not in page.text
+    for step, done in (("rotate", "webhook-rotated"), ("remove", "webhook-removed")):
+        confirm_url = f"/organisations/{organisation.id}/webhook/{step}"
+        assert f'href="http://testserver{confirm_url}"' in page.text
+        confirm = await client.get(confirm_url, headers=EN)
+        assert confirm.status_code == 200
+        assert "http://10.0.0.7/x" in confirm.text and f'value="{step}"' in confirm.text
+        assert 'href="http://testserver/organisation#webhook">Cancel' in confirm.text
+        assert "whsec_" in (await client.get("/organisation", headers=EN)).text  # not yet
+        confirmed = await client.post(
+            action, data={"csrf_token": csrf_from(confirm.text), "action": step}
+        )
+        assert confirmed.headers["location"].endswith(f"/organisation?done={done}#webhook")
+    page = await client.get("/organisation?done=webhook-removed", headers=EN)
+    assert "whsec_" not in page.text and "The webhook is removed." in page.text
+    # Nothing left to remove: the confirmation leads back to the form.
+    gone = await client.get(f"/organisations/{organisation.id}/webhook/remove")
+    assert gone.status_code == 303 and gone.headers["location"].endswith("/organisation#webhook")
 
 
 async def test_a_member_sees_no_webhook_form(client: httpx.AsyncClient, db: Database) -> None:
@@ -124,3 +137,5 @@ async def test_a_member_sees_no_webhook_form(client: httpx.AsyncClient, db: Data
         data={"csrf_token": token, "action": "save", "webhook_url": "https://example.org/"},
     )
     assert response.status_code == 403
+    confirm = await client.get(f"/organisations/{organisation.id}/webhook/remove")
+    assert confirm.status_code == 403

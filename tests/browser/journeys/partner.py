@@ -42,7 +42,7 @@ async def sign_in_by_link(story: Story, context: BrowserContext) -> Page:
     await story.shoot(page, "08-agreement")
     async with page.expect_navigation():
         await page.locator("main form button.primary").click()
-    await page.wait_for_url(f"**/portal/campaigns/{story.campaign_id}")
+    await page.wait_for_url(re.compile(rf"/portal/campaigns/{story.campaign_id}(\?.*)?$"))
     return page
 
 
@@ -52,7 +52,7 @@ async def find_campaign(story: Story, page: Page) -> None:
     await story.check(page)
     await story.shoot(page, "09-partner-inbox")
     await page.get_by_role("link", name=story.campaign_title).first.click()
-    await page.wait_for_url(f"**/portal/campaigns/{story.campaign_id}")
+    await page.wait_for_url(re.compile(rf"/portal/campaigns/{story.campaign_id}$"))
     await story.check(page)
     await story.shoot(page, "10-campaign-kit")
 
