@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -30,12 +28,9 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from hub.system.logs import configure_logging
+
+    configure_logging(settings)
 
 
 def _migrate(settings: Settings) -> None:
@@ -140,6 +135,8 @@ async def _serve(settings: Settings, *, host: str, port: int, with_worker: bool)
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # its loggers go to ours (JSON, no client addresses)
+        access_log=False,  # hub.access logs each request, without the client's address
         proxy_headers=True,
         server_header=False,
     )

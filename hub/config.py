@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     dpa_version: str = "2026-1"
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # json: one object per line; text: for reading at a terminal; auto: text at a terminal.
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # A bearer token for /metrics; without one, only clients on this machine may read it.
+    metrics_token: str = ""
 
     @field_validator("sms_gateway_body")
     @classmethod

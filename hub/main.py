@@ -59,7 +59,9 @@ from hub.reports import api as reports_api
 from hub.reports import pages as reports_pages
 from hub.state import HubState
 from hub.system import api as system_api
+from hub.system import metrics
 from hub.system import pages as system_pages
+from hub.system.metrics import ObserveMiddleware
 from hub.templating import STATIC_DIR, render
 from hub.tracking import api as tracking_api
 from hub.tracking import citizen as tracking_citizen
@@ -375,7 +377,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(i18n.LanguageMiddleware, default=settings.default_language)
-    app.add_middleware(RequestStateMiddleware)  # outermost: before anything writes state
+    app.add_middleware(RequestStateMiddleware)  # before anything writes state
+    app.add_middleware(ObserveMiddleware)  # outermost: the request id, metrics, access log
 
     app.add_exception_handler(HubError, handle_hub_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -394,6 +397,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         system_api.router,
+        metrics.router,
         auth_api.router,
         users_api.router,
         partners_api.router,

@@ -13,6 +13,7 @@ from arq.worker import Worker
 from hub import jobs
 from hub.config import Settings, load_settings
 from hub.state import HubState
+from hub.system.logs import REQUEST_ID
 from workers import auth, campaigns, distribution, materials, reports, system, tracking
 
 log = logging.getLogger("hub.worker")
@@ -93,6 +94,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ctx["hub"] = await HubState.open(settings)
         log.info("worker.started", extra={"queue": settings.queue_name})
 
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        # Each job runs in a task of its own: its log lines carry its id as the request id.
+        REQUEST_ID.set(f"job:{ctx.get('job_id', '')}")
+
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         state: HubState | None = ctx.get("hub")
         if state is not None:
@@ -107,6 +112,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "job_deserializer": jobs.deserialize,
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "on_job_start": on_job_start,
         "health_check_interval": settings.worker_heartbeat_seconds,
         "keep_result": 3600,
         "job_timeout": 600,

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from hub.db import unit_of_work
 from hub.models import TrackedLink
 from hub.state import HubState
+from hub.system.metrics import count_redirect
 from hub.tracking.counter import ClickCounter, is_preview
 
 log = logging.getLogger("hub.tracking")
@@ -146,6 +147,7 @@ async def _reply(
     body: bytes,
     head: bool = False,
 ) -> None:
+    count_redirect(status)
     await send(
         {
             "type": "http.response.start",
