@@ -24,6 +24,8 @@ from hub.areas import api as areas_api
 from hub.areas import pages as areas_pages
 from hub.audiences import api as audiences_api
 from hub.audiences import pages as audiences_pages
+from hub.audit import api as audit_api
+from hub.audit import pages as audit_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
 from hub.campaigns import api as campaigns_api
@@ -398,6 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         system_api.router,
         metrics.router,
+        audit_api.router,
         auth_api.router,
         users_api.router,
         partners_api.router,
@@ -415,6 +418,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_api.router,
         materials_downloads.router,
         system_pages.router,
+        audit_pages.router,
         auth_pages.router,
         users_pages.router,
         partners_pages.router,

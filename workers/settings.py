@@ -12,8 +12,8 @@ from arq.worker import Worker
 
 from hub import jobs
 from hub.config import Settings, load_settings
+from hub.context import REQUEST_ID
 from hub.state import HubState
-from hub.system.logs import REQUEST_ID
 from workers import auth, campaigns, distribution, materials, reports, system, tracking
 
 log = logging.getLogger("hub.worker")

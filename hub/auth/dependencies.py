@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.auth import csrf, service
 from hub.auth.csrf import SESSION_COOKIE
+from hub.context import ACTOR, Actor
 from hub.dependencies import SAFE_METHODS, SessionDep
 from hub.errors import AgreementRequired, Forbidden, NotAuthenticated
 from hub.i18n import _
@@ -48,6 +49,8 @@ async def optional_page_user(request: Request, session: SessionDep) -> User | No
     raw = request.cookies.get(SESSION_COOKIE, "")
     user = await service.session_user(session, raw) if raw else None
     request.state.user = SignedIn.of(user) if user else None
+    if user is not None:
+        ACTOR.set(Actor(user.id, user.email))  # for the audit log; reset after the request
     return user
 
 
@@ -123,6 +126,7 @@ async def api_user(
             csrf.verify(request, request.headers.get(csrf.CSRF_HEADER))
         user = found
     request.state.user = SignedIn.of(user)
+    ACTOR.set(Actor(user.id, user.email))  # for the audit log; reset after the request
     await _check_agreement(request, session, user)
     return user
 

@@ -10,11 +10,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import jobs
+from hub.audit import service as audit
 from hub.auth import security
 from hub.errors import Conflict, FieldError, InvalidInput, NotFound
 from hub.i18n import _, ngettext
 from hub.models import (
     ApiToken,
+    AuditAction,
     NotifyBy,
     OneTimeToken,
     Organisation,
@@ -478,6 +480,13 @@ async def invite_user(
         org_role=org_role,
     )
     jobs.defer(session, "auth.send_invitation", user.id)  # type: ignore[arg-type]
+    await audit.record(
+        session,
+        AuditAction.user_invited,
+        target_type="user",
+        target_id=user.id,
+        summary=f"{user.email} ({role.value})",
+    )
     return user
 
 

@@ -15,12 +15,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub import jobs
 from hub.audiences import service as audiences
 from hub.audiences.service import AudienceSpec
+from hub.audit import service as audit
 from hub.distribution import service as distribution
 from hub.errors import Conflict, FieldError, InvalidInput
 from hub.i18n import _, lazy
 from hub.languages import normalise_languages
 from hub.models import (
     Audience,
+    AuditAction,
     Campaign,
     CampaignItem,
     CampaignRecipient,
@@ -261,6 +263,7 @@ async def schedule_campaign(
     campaign.publish_at = publish_at.astimezone(UTC)
     session.add(campaign)
     await session.flush()
+    await _audit(session, AuditAction.campaign_scheduled, campaign)
     return campaign
 
 
@@ -292,6 +295,7 @@ async def publish_campaign(session: AsyncSession, campaign: Campaign) -> Campaig
     campaign.closed_at = None
     session.add(campaign)
     await session.flush()
+    await _audit(session, AuditAction.campaign_published, campaign)
     return campaign
 
 
@@ -300,6 +304,7 @@ async def close_campaign(session: AsyncSession, campaign: Campaign) -> Campaign:
     campaign.closed_at = utcnow()
     session.add(campaign)
     await session.flush()
+    await _audit(session, AuditAction.campaign_closed, campaign)
     return campaign
 
 
@@ -308,7 +313,14 @@ async def archive_campaign(session: AsyncSession, campaign: Campaign) -> Campaig
     campaign.archived_at = utcnow()
     session.add(campaign)
     await session.flush()
+    await _audit(session, AuditAction.campaign_archived, campaign)
     return campaign
+
+
+async def _audit(session: AsyncSession, action: AuditAction, campaign: Campaign) -> None:
+    await audit.record(
+        session, action, target_type="campaign", target_id=campaign.id, summary=campaign.title
+    )
 
 
 async def publish_due(session: AsyncSession, *, now: datetime | None = None) -> list[int]:

@@ -14,10 +14,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import jobs
+from hub.audit import service as audit
 from hub.distribution import retry
 from hub.errors import Conflict
 from hub.i18n import _
 from hub.models import (
+    AuditAction,
     Campaign,
     CampaignRecipient,
     CampaignSending,
@@ -573,7 +575,15 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> int:
     )
     sending.cancelled_at = now
     session.add(sending)
-    return len(result.all())
+    cancelled = len(result.all())
+    await audit.record(
+        session,
+        AuditAction.sending_cancelled,
+        target_type="campaign",
+        target_id=campaign.id,
+        summary=f"{campaign.title} ({cancelled})",
+    )
+    return cancelled
 
 
 # --- the delivery list -------------------------------------------------------------------------

@@ -8,27 +8,36 @@ from pathlib import Path
 import typer
 
 from hub.config import Settings
+from hub.context import Actor, handling
 from hub.db import Database, unit_of_work
 from hub.errors import HubError
 from hub.i18n import _, use_language
 from hub.imports import service
 from hub.imports.csvfile import MAX_BYTES
 from hub.imports.schemas import ImportFormat, ImportPlan, summary_lines
+from hub.system.logs import new_request_id
+
+COMMAND_LINE = Actor(None, "hub import (command line)")
 
 
 async def _run(settings: Settings, fmt: ImportFormat, content: bytes, commit: bool) -> ImportPlan:
     db = Database.from_url(settings.resolved_database_url)
     try:
-        async with unit_of_work(db, None, write=commit) as session:
-            if fmt == "partners":
-                if commit:
-                    return await service.apply_partners(session, content, principal=None)
-                return await service.plan_partners(session, content)
-            if commit:
-                return await service.apply_areas(session, content, principal=None)
-            return await service.plan_areas(session, content)
+        with handling(new_request_id(), COMMAND_LINE):
+            return await _import(db, fmt, content, commit)
     finally:
         await db.dispose()
+
+
+async def _import(db: Database, fmt: ImportFormat, content: bytes, commit: bool) -> ImportPlan:
+    async with unit_of_work(db, None, write=commit) as session:
+        if fmt == "partners":
+            if commit:
+                return await service.apply_partners(session, content, principal=None)
+            return await service.plan_partners(session, content)
+        if commit:
+            return await service.apply_areas(session, content, principal=None)
+        return await service.plan_areas(session, content)
 
 
 def run_import(settings: Settings, fmt: ImportFormat, path: Path, *, commit: bool) -> int:

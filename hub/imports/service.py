@@ -78,6 +78,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.areas import service as areas_service
+from hub.audit import service as audit
 from hub.auth import service as auth
 from hub.errors import FieldError, Forbidden, InvalidInput
 from hub.i18n import _, ngettext
@@ -100,6 +101,7 @@ from hub.models import (
     Area,
     AreaKind,
     AreaUptake,
+    AuditAction,
     Channel,
     NotifyBy,
     Organisation,
@@ -820,7 +822,7 @@ async def apply_partners(
             await partners.update_contact(
                 session, principal=actor, contact=contact.existing, changes=contact.changes
             )
-    return work.plan.model_copy(update={"committed": True})
+    return await _committed(session, work.plan, AuditAction.import_partners)
 
 
 # --- areas -----------------------------------------------------------------------------------
@@ -1140,4 +1142,14 @@ async def apply_areas(
                 share_percent=point.share_percent,
                 age_band=point.age_band,
             )
-    return work.plan.model_copy(update={"committed": True})
+    return await _committed(session, work.plan, AuditAction.import_areas)
+
+
+async def _committed(session: AsyncSession, plan: ImportPlan, action: AuditAction) -> ImportPlan:
+    """The plan, carried out: noted in the audit log with what it did."""
+    done = ", ".join(
+        f"{obj}: {counts.create} new, {counts.update} changed"
+        for obj, counts in sorted(plan.counts.items())
+    )
+    await audit.record(session, action, target_type="import", target_id=None, summary=done)
+    return plan.model_copy(update={"committed": True})

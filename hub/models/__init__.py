@@ -1,5 +1,6 @@
 """Every table of the hub. Alembic imports this package to see the whole schema."""
 
+from hub.models.audit import AuditAction, AuditEntry
 from hub.models.auth import (
     ApiToken,
     NotifyBy,
@@ -68,6 +69,8 @@ __all__ = [
     "AreaKind",
     "AreaUptake",
     "Audience",
+    "AuditAction",
+    "AuditEntry",
     "Campaign",
     "CampaignItem",
     "CampaignRecipient",

@@ -14,12 +14,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from hub import jobs
 from hub.areas import service as areas
+from hub.audit import service as audit
 from hub.auth import service as auth
 from hub.errors import Conflict, FieldError, Forbidden, InvalidInput
 from hub.i18n import _
 from hub.languages import normalise_languages
 from hub.models import (
     Area,
+    AuditAction,
     Channel,
     NotifyBy,
     Organisation,
@@ -376,6 +378,13 @@ async def set_status(
 
 async def offboard_organisation(session: AsyncSession, organisation: Organisation) -> None:
     """End the partnership: every contact is signed out, their tokens stop, sign-in is closed."""
+    await audit.record(
+        session,
+        AuditAction.partner_offboarded,
+        target_type="organisation",
+        target_id=organisation.id,
+        summary=organisation.name,
+    )
     organisation.status = OrganisationStatus.offboarded
     organisation.offboarded_at = utcnow()
     session.add(organisation)
@@ -605,6 +614,10 @@ async def erase_contact(session: AsyncSession, contact: User) -> None:
     contact.disabled_at = contact.disabled_at or utcnow()
     contact.erased_at = utcnow()
     session.add(contact)
+    await audit.forget_person(session, user_id=contact.id)  # type: ignore[arg-type]
+    await audit.record(
+        session, AuditAction.contact_erased, target_type="user", target_id=contact.id
+    )
     await session.flush()
 
 

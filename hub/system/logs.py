@@ -11,15 +11,15 @@ import logging
 import re
 import secrets
 import sys
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from pythonjsonlogger.json import JsonFormatter
 
+from hub.context import REQUEST_ID
+
 if TYPE_CHECKING:
     from hub.config import Settings
 
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 # A request id a proxy sends along is kept when it looks like one; anything else is replaced.
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -25,10 +25,11 @@ from prometheus_client.registry import Collector
 from sqlmodel import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.context import handling
 from hub.db import unit_of_work
 from hub.errors import Forbidden
 from hub.models import Delivery, DeliveryState, LinkDay, TrackingFlush
-from hub.system.logs import REQUEST_ID, new_request_id
+from hub.system.logs import new_request_id
 
 log = logging.getLogger("hub.access")
 
@@ -70,7 +71,6 @@ class ObserveMiddleware:
             return
         offered = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         request_id = new_request_id(offered.decode("latin-1"))
-        token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -85,7 +85,8 @@ class ObserveMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with handling(request_id):
+                await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
@@ -102,7 +103,6 @@ class ObserveMiddleware:
                     "request_id": request_id,
                 },
             )
-            REQUEST_ID.reset(token)
 
 
 _redirect_counters: dict[int, Any] = {}

@@ -7,10 +7,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from hub.audit import service as audit
 from hub.auth import service as auth
 from hub.errors import Conflict, FieldError, InvalidInput
 from hub.i18n import LANGUAGES, _
-from hub.models import Organisation, OrgRole, Role, User
+from hub.models import AuditAction, Organisation, OrgRole, Role, User
 from hub.text import clean, search_text
 
 
@@ -95,8 +96,22 @@ async def update_user(
         if actor.id == user.id:
             raise Conflict(_("You cannot disable your own account."))
         await auth.disable_user(session, user=user)
+        await audit.record(
+            session,
+            AuditAction.user_disabled,
+            target_type="user",
+            target_id=user.id,
+            summary=user.email,
+        )
     elif is_active is True and not user.is_active:
         await auth.enable_user(session, user=user)
+        await audit.record(
+            session,
+            AuditAction.user_enabled,
+            target_type="user",
+            target_id=user.id,
+            summary=user.email,
+        )
     session.add(user)
     await session.flush()
     return user

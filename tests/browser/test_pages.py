@@ -409,6 +409,7 @@ async def _seed(db: Database, settings: Settings, reports: Fixture) -> Seeded:
         ],
         admin_pages=[
             Visit("/users"),
+            Visit("/audit"),
             Visit(f"/users/{officer.id}/disable"),
             Visit(f"/contacts/{colleague.id}/erase"),
         ],

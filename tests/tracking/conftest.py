@@ -156,7 +156,8 @@ async def make_published(
             session, campaign, event, language="ar", text="لقاء إعلامي", title="لقاء إعلامي"
         )
         await campaigns.set_variant(session, campaign, event, language="da", text="Mød lægen")
-        await campaigns.publish_campaign(session, campaign)
+        if status != "draft":
+            await campaigns.publish_campaign(session, campaign)
         if status == "closed":
             await campaigns.close_campaign(session, campaign)
     return Published(

@@ -108,7 +108,11 @@ def processes(settings: Settings) -> Iterator[list[WebProcess]]:
 
 async def _traffic(urls: list[str], code: str) -> list[httpx.Response]:
     """CLICKS clicks, PREVIEWS previews and HEADS heads, spread over both processes."""
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    # Idle connections are dropped by the client well before uvicorn's 5 s keep-alive ends:
+    # otherwise, on a loaded machine, a request can meet a connection the server is closing.
+    limits = httpx.Limits(
+        max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS, keepalive_expiry=1.0
+    )
     queue: asyncio.Queue[tuple[str, str, dict[str, str]]] = asyncio.Queue()
     for n in range(CLICKS):
         # Visitors: the probe's address and agent, and others that differ by agent.
