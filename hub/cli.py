@@ -203,6 +203,31 @@ def flush_clicks() -> None:
     )
 
 
+@app.command()
+def retention() -> None:
+    """Delete report photos and download rows older than HUB_RETENTION_DAYS now (the worker
+    does it every night); the reach figures made from them are kept."""
+    from hub.db import Database
+    from workers.system import run_retention
+
+    settings = _settings()
+    _logging(settings)
+    _migrate(settings)
+
+    async def run() -> dict[str, int]:
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            return await run_retention(db, settings)
+        finally:
+            await db.dispose()
+
+    done = asyncio.run(run())
+    typer.echo(
+        f"hub: deleted {done['photos']} report photos and {done['downloads']} download rows "
+        f"older than {settings.retention_days} days"
+    )
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="The user's e-mail address (their sign-in name).")],

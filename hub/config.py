@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # The data-processing agreement partners accept; a new version is asked for again.
     dpa_version: str = "2026-1"
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
+    # Forward reports' photos and the download log are deleted after this many days; the
+    # reach figures made from them are kept.
+    retention_days: int = Field(default=400, ge=60)
     log_level: str = "INFO"
     # json: one object per line; text: for reading at a terminal; auto: text at a terminal.
     log_format: Literal["auto", "json", "text"] = "auto"

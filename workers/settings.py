@@ -57,6 +57,15 @@ CRON_JOBS = [
         run_at_startup=True,
     ),
     cron(distribution.sweep, name="distribution.sweep", second=15, unique=True),
+    # Retention, once a night.
+    cron(
+        system.prune_old_records,
+        name="system.prune_old_records",
+        hour=3,
+        minute=41,
+        second=0,
+        unique=True,
+    ),
     # Every minute at second 0; unique, so two workers never run it twice at once.
     cron(campaigns.publish_due, name="campaigns.publish_due", second=0, unique=True),
     cron(

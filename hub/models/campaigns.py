@@ -35,6 +35,8 @@ class Campaign(SQLModel, table=True):
     published_at: datetime | None = time_field()
     closed_at: datetime | None = time_field()
     archived_at: datetime | None = time_field()
+    # When the retention job deleted its old download log: its rollups are kept, not rebuilt.
+    logs_pruned_at: datetime | None = time_field()
     created_at: datetime = created_at_field()
     updated_at: datetime | None = time_field()
 

@@ -251,18 +251,24 @@ async def changing_campaigns(session: AsyncSession) -> list[int]:
     since = utcnow() - STILL_CHANGING
     rows = await session.exec(
         select(Campaign.id).where(
+            col(Campaign.logs_pruned_at).is_(None),  # its figures are final: keep them
             sa.or_(
                 col(Campaign.status) == CampaignStatus.published,
                 sa.and_(
                     col(Campaign.status) == CampaignStatus.closed,
                     col(Campaign.closed_at) >= since,
                 ),
-            )
+            ),
         )
     )
     return [i for i in rows.all() if i is not None]
 
 
 async def all_campaigns(session: AsyncSession) -> list[int]:
-    rows = await session.exec(select(Campaign.id).where(col(Campaign.published_at).is_not(None)))
+    """Every published campaign whose source rows are all there (not pruned by retention)."""
+    rows = await session.exec(
+        select(Campaign.id).where(
+            col(Campaign.published_at).is_not(None), col(Campaign.logs_pruned_at).is_(None)
+        )
+    )
     return [i for i in rows.all() if i is not None]
