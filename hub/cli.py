@@ -228,6 +228,64 @@ def retention() -> None:
     )
 
 
+@app.command("backup")
+def backup_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write the .tar.gz (default: var/backups/hub-<time>.tar.gz)."),
+    ] = None,
+) -> None:
+    """Back up the database and the media files into one .tar.gz, while the hub runs."""
+    from hub.models import utcnow
+    from hub.system.backup import BackupError, backup
+
+    settings = _settings()
+    _logging(settings)
+    target = path or settings.var_dir / "backups" / f"hub-{utcnow():%Y%m%d-%H%M%S}.tar.gz"
+    try:
+        done = backup(settings, target)
+    except BackupError as exc:
+        typer.echo(f"hub: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"hub: backed up the {done.database} database and {done.media_files} media files "
+        f"to {target} ({done.size} bytes)"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[Path, typer.Argument(help="A .tar.gz made by hub backup.")],
+    force: Annotated[bool, typer.Option(help="Replace a database that already has users.")] = False,
+) -> None:
+    """Put a backup in place of the database and the media files (stop the hub first)."""
+    from hub.auth.service import count_users
+    from hub.db import Database, unit_of_work
+    from hub.system.backup import BackupError, restore
+
+    settings = _settings()
+    _logging(settings)
+    _migrate(settings)
+
+    async def users() -> int:
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            async with unit_of_work(db, None, write=False) as session:
+                return await count_users(session)
+        finally:
+            await db.dispose()
+
+    try:
+        done = restore(settings, path, force=force, has_users=asyncio.run(users()) > 0)
+    except (BackupError, OSError, EOFError) as exc:
+        typer.echo(f"hub: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    _migrate(settings)  # a backup of an older hub: bring its schema up to date
+    typer.echo(
+        f"hub: restored the {done.database} database and {done.media_files} media files from {path}"
+    )
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="The user's e-mail address (their sign-in name).")],
