@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test test-sqlite test-postgresql lint format bench messages screenshots services install install-dev clean
+.PHONY: run test test-sqlite test-postgresql check-reliability lint format bench messages screenshots services install install-dev clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +40,11 @@ test-sqlite: install-dev
 
 test-postgresql: install-dev
 	HUB_TEST_DATABASE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
+
+## make check-reliability: fault injection and load against real servers (bounded in time)
+check-reliability: install-dev services
+	@if [ -f var/test-postgres.skip ]; then db=sqlite; else db=postgresql; fi; \
+		HUB_TEST_DATABASE=$$db $(BIN)/pytest -q -m reliability $(PYTEST_ARGS)
 
 services:
 	@bash scripts/ensure-services.sh

@@ -127,7 +127,7 @@ async def _serve(settings: Settings, *, host: str, port: int, with_worker: bool)
     import uvicorn
 
     from hub.main import create_app
-    from workers import build_worker
+    from workers.settings import run_supervised
 
     await _print_setup_link(settings)
     config = uvicorn.Config(
@@ -141,16 +141,16 @@ async def _serve(settings: Settings, *, host: str, port: int, with_worker: bool)
         server_header=False,
     )
     server = uvicorn.Server(config)
-    job_worker = build_worker(settings, handle_signals=False) if with_worker else None
-    worker_task = asyncio.create_task(job_worker.async_run()) if job_worker else None
-    typer.echo(f"hub: serving on http://{host}:{port}" + (" with a worker" if job_worker else ""))
+    worker_task = (
+        asyncio.create_task(run_supervised(settings, handle_signals=False)) if with_worker else None
+    )
+    typer.echo(f"hub: serving on http://{host}:{port}" + (" with a worker" if worker_task else ""))
     try:
         await server.serve()
     finally:
-        if job_worker is not None and worker_task is not None:
-            worker_task.cancel()
+        if worker_task is not None:
+            worker_task.cancel()  # the worker closes itself
             await asyncio.gather(worker_task, return_exceptions=True)
-            await job_worker.close()
 
 
 @app.command()

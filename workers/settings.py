@@ -3,12 +3,15 @@ worker that `hub serve` runs in-process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from arq import cron, func
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from hub import jobs
 from hub.config import Settings, load_settings
@@ -135,6 +138,40 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     options.update(overrides)
     functions = options.pop("functions")
     return Worker(functions, **options)
+
+
+# Redis went away (refused, reset, timed out): redis-py's errors, and the OSErrors under them.
+LOST_REDIS = (RedisError, OSError)
+RETRY_FIRST, RETRY_MOST = 1.0, 30.0
+
+
+async def run_supervised(settings: Settings, **overrides: Any) -> None:
+    """Run a worker until cancelled (or, in burst mode, done). arq's worker stops when Redis
+    goes away; this one waits, with growing pauses, and starts a fresh worker, so that jobs
+    are taken again once Redis is back, without restarting the process."""
+    delay = RETRY_FIRST
+    while True:
+        worker = build_worker(settings, **overrides)
+        try:
+            await worker.async_run()
+            return
+        except LOST_REDIS as exc:
+            log.warning("worker.redis_lost", extra={"error": str(exc), "retry_in": delay})
+        finally:
+            await _close(worker)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MOST)
+
+
+async def _close(worker: Worker) -> None:
+    try:
+        await worker.close()
+    except LOST_REDIS:
+        # arq closes the hub's state only after a Redis call that just failed: do it here.
+        state: HubState | None = worker.ctx.get("hub")
+        if state is not None:
+            with contextlib.suppress(*LOST_REDIS):
+                await state.close()
 
 
 def make_worker_settings_class() -> type:
