@@ -86,6 +86,12 @@ class PayloadTooLarge(HubError):
     title = lazy("Payload too large")
 
 
+class InsufficientStorage(HubError):
+    status = 507
+    slug = "insufficient-storage"
+    title = lazy("Not enough storage")
+
+
 class TooManyRequests(HubError):
     status = 429
     slug = "too-many-requests"

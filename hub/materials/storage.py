@@ -15,12 +15,16 @@ in async code. A :class:`TempFile` is written from one thread at a time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
+
+from hub.errors import InsufficientStorage
+from hub.i18n import _, lazy
 
 TEMP_SUFFIX = ".part"
 # sha256 hex + "." + extension, or any other name the server made up: never a path.
@@ -36,6 +40,23 @@ class InvalidKey(ValueError):
     """A storage key that the server did not make (a path, a dot-file...)."""
 
 
+STORAGE_FULL = lazy(
+    "The hub's storage is full. Nothing was saved; ask the administrator to make room."
+)
+
+
+@contextlib.contextmanager
+def _disk_full_refused() -> Iterator[None]:
+    """A full disk (or quota) is the storage's answer, not a crash: 507 for the upload, whose
+    temporary file the caller discards."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage(_(STORAGE_FULL)) from exc
+        raise
+
+
 class TempFile:
     """A file being written: a temporary name, opened exclusively and readable by us only."""
 
@@ -48,6 +69,10 @@ class TempFile:
 
     def write(self, buffers: Sequence[bytes | memoryview]) -> None:
         """Append the buffers, in one system call where the kernel allows."""
+        with _disk_full_refused():
+            self._write(buffers)
+
+    def _write(self, buffers: Sequence[bytes | memoryview]) -> None:
         assert self._fd is not None, "the temporary file is closed"
         for start in range(0, len(buffers), _MAX_IOV):
             batch = list(buffers[start : start + _MAX_IOV])
@@ -92,7 +117,8 @@ class TempFile:
             return
         try:
             if sync:
-                os.fsync(fd)
+                with _disk_full_refused():
+                    os.fsync(fd)
         finally:
             os.close(fd)
 

@@ -121,9 +121,17 @@ def boundary_of(content_type: str | None) -> bytes:
 class _Receiver:
     """The parser's callbacks (synchronous) and the writing they lead to (in a thread)."""
 
-    def __init__(self, boundary: bytes, *, storage: Storage, max_bytes: int) -> None:
+    def __init__(
+        self,
+        boundary: bytes,
+        *,
+        storage: Storage,
+        max_bytes: int,
+        before_file: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
         self.storage = storage
         self.max_bytes = max_bytes
+        self.before_file = before_file
         self.parser = MultipartParser(
             boundary,
             {
@@ -185,13 +193,14 @@ class _Receiver:
         if disposition != b"form-data" or b"name" not in options:
             raise _malformed()
         name = options[b"name"].decode("utf-8", "replace")
-        if b"filename" not in options:
-            if name == FILE_FIELD:
-                raise _one_file()  # a text value where the file belongs
+        if b"filename" not in options and name != FILE_FIELD:
             if len(self.fields) >= MAX_FIELDS:
                 raise _field_error(name, _("The form has too many fields."))
             self._field_name = name
             return
+        self._check_fields()  # the file (or what stands in its place) begins
+        if b"filename" not in options:
+            raise _one_file()  # a text value where the file belongs
         if name != FILE_FIELD or self.temp is not None:
             raise _one_file()
         filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
@@ -243,6 +252,13 @@ class _Receiver:
     def _end(self) -> None:
         self.complete = True
 
+    def _check_fields(self) -> None:
+        """Run the caller's check of the fields sent before the file (a form's CSRF token),
+        once, before a byte of the file is written or the form is judged otherwise."""
+        check, self.before_file = self.before_file, None
+        if check is not None:
+            check(self.fields)
+
     # --- streaming -----------------------------------------------------------------------------
 
     async def feed(self, chunk: bytes) -> None:
@@ -273,7 +289,8 @@ class _Receiver:
             # Both release the GIL: hashing and writing a batch take the time of the slower.
             self.in_flight = [
                 _writers.submit(self._digest, buffers),
-                _writers.submit(self.temp.write, buffers),
+                # In the request's context: a full disk is refused in the reader's language.
+                _writers.submit(contextvars.copy_context().run, self.temp.write, buffers),
             ]
 
     async def _wait_for_writer(self) -> None:
@@ -287,6 +304,7 @@ class _Receiver:
 
     async def finish(self) -> ReceivedUpload:
         self.parser.finalize()
+        self._check_fields()  # a body without a file part
         if not self.complete:
             raise _malformed()
         if self.temp is None:
@@ -304,7 +322,8 @@ class _Receiver:
         await asyncio.wrap_future(
             _writers.submit(context.run, sniff.check_stored, temp.path, self.extension)
         )
-        await asyncio.wrap_future(_writers.submit(temp.close))  # fsync: durable before stored
+        # fsync: durable before stored (in the request's context, like the writes)
+        await asyncio.wrap_future(_writers.submit(contextvars.copy_context().run, temp.close))
         kind, content_type = self.sniffed
         return ReceivedUpload(
             sha256=self.hash.hexdigest(),
@@ -359,14 +378,19 @@ async def receive_upload(
     *,
     storage: Storage,
     max_bytes: int,
+    before_file: Callable[[dict[str, str]], None] | None = None,
 ) -> ReceivedUpload:
     """Parse a multipart/form-data body with one file (field ``file``) and small text fields.
 
     The file lands in a storage temp file; the caller commits or discards it. Raises
     InvalidInput (wrong or refused type, bad fields), PayloadTooLarge (over ``max_bytes``) or
     BadRequest (not multipart, malformed or cut short); then no temp file is left.
+    ``before_file`` sees the fields sent before the file, when the file part begins (or at
+    the end, without one), and may raise to refuse the upload before its file is read.
     """
-    receiver = _Receiver(boundary_of(content_type), storage=storage, max_bytes=max_bytes)
+    receiver = _Receiver(
+        boundary_of(content_type), storage=storage, max_bytes=max_bytes, before_file=before_file
+    )
     try:
         async for chunk in chunks:
             if chunk:
