@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__, i18n
@@ -28,6 +29,7 @@ from hub.audit import api as audit_api
 from hub.audit import pages as audit_pages
 from hub.auth import api as auth_api
 from hub.auth import pages as auth_pages
+from hub.auth.csrf import SESSION_COOKIE
 from hub.campaigns import api as campaigns_api
 from hub.campaigns import composer as campaigns_composer
 from hub.campaigns import pages as campaigns_pages
@@ -59,6 +61,7 @@ from hub.partners import portal as partners_portal
 from hub.partners import webhook as partners_webhook
 from hub.reports import api as reports_api
 from hub.reports import pages as reports_pages
+from hub.schemas import PROBLEM_JSON, openapi_schema
 from hub.state import HubState
 from hub.system import api as system_api
 from hub.system import metrics
@@ -76,16 +79,27 @@ from hub.users import pages as users_pages
 
 log = logging.getLogger("hub")
 
-PROBLEM_JSON = "application/problem+json"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# The interactive API docs load Swagger UI's own assets; they get a looser policy.
+# The interactive API docs load Swagger UI's assets and run its inline start-up script.
 DOCS_PATHS = ("/docs", "/redoc")
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://cdn.jsdelivr.net "
+    "https://fastapi.tiangolo.com; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Answers for everyone alike, which browsers may keep (they set their own Cache-Control).
+PUBLIC_PATHS = ("/static/",)
+_SESSION_COOKIE = f"{SESSION_COOKIE}=".encode()
 
 
 class SecurityHeadersMiddleware:
+    """The security headers of every answer; and no-store on every answer of the API and
+    every answer to a signed-in browser, unless the handler chose its own Cache-Control."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
@@ -94,7 +108,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"].startswith(DOCS_PATHS)
+        path: str = scope["path"]
+        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+        private = path.startswith("/api/") or any(
+            name == b"cookie" and _SESSION_COOKIE in value for name, value in scope["headers"]
+        )
+        no_store = private and not path.startswith(PUBLIC_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -104,11 +123,12 @@ class SecurityHeadersMiddleware:
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"strict-origin-when-cross-origin"),
                     (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", csp.encode()),
                 ]
-                if not docs:
-                    extra.append((b"content-security-policy", CSP.encode()))
                 if self.hsts:
                     extra.append((b"strict-transport-security", b"max-age=31536000"))
+                if no_store:
+                    extra.append((b"cache-control", b"no-store"))
                 headers.extend(h for h in extra if h[0] not in present)
                 message["headers"] = headers
             await send(message)
@@ -239,11 +259,24 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if status == 404:
         detail = _("The page or resource does not exist.")
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     if _wants_json(request):
         if status == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
         return problem(request, status, slug=slug, title=title, detail=detail, headers=headers)
     return error_page(request, status, _(title), detail, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to (Starlette's 405 names only those of the first route
+    with that path, e.g. GET of a path that also takes POST)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
 
 
 async def handle_unavailable(request: Request, exc: Exception) -> Response:
@@ -316,17 +349,25 @@ def _freeze_startup_objects() -> bool:
 
 class HubApp(FastAPI):
     """The hub's app, with the citizen's click (``/s/{code}``) answered before any routing
-    or middleware (:mod:`hub.tracking.redirect`)."""
+    or middleware (:mod:`hub.tracking.redirect`), and the security headers on every answer:
+    outside everything else, so the click and an unexpected error's page get them too."""
 
-    def __init__(self, *, redirector: Redirector, **kwargs: Any) -> None:
+    def __init__(self, *, redirector: Redirector, hsts: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.redirector = redirector
+        self._with_headers = SecurityHeadersMiddleware(self._dispatch, hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._with_headers(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(REDIRECT_PREFIX):
             await self.redirector(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return openapi_schema(self)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -350,6 +391,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = HubApp(
         redirector=Redirector(counter),
+        hsts=settings.secure_cookies,
         title="Partner Hub",
         version=__version__,
         description="Publish campaign materials to partner organisations and measure reach.",
@@ -357,7 +399,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     # CSV imports: the file plus the form around it, refused while it streams in.
     import_limit = MAX_IMPORT_BYTES + 256 * 1024
     # Material uploads: the file part is capped while it streams (hub.materials.upload); this
@@ -389,6 +430,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for unavailable in (
         sqlalchemy.exc.OperationalError,
         sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.TimeoutError,  # no database connection free in time: overloaded
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         ConnectionRefusedError,

@@ -12,6 +12,7 @@ from hub.areas.schemas import AreaCreate, AreaPage, AreaRead, AreaUpdate, Uptake
 from hub.auth.dependencies import ApiStaffDep, ApiUserDep
 from hub.dependencies import SessionDep
 from hub.models import Area, AreaKind
+from hub.schemas import problems
 
 router = APIRouter(prefix="/api/v1/areas", tags=["areas"])
 
@@ -49,7 +50,9 @@ async def list_areas(
     )
 
 
-@router.post("", response_model=AreaRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=AreaRead, status_code=status.HTTP_201_CREATED, responses=problems(409)
+)
 async def create_area(body: AreaCreate, _staff: ApiStaffDep, session: SessionDep) -> AreaRead:
     area = await service.create_area(
         session,
@@ -62,13 +65,13 @@ async def create_area(body: AreaCreate, _staff: ApiStaffDep, session: SessionDep
     return area_read(area, None)
 
 
-@router.get("/{area_id}", response_model=AreaRead)
+@router.get("/{area_id}", response_model=AreaRead, responses=problems(404))
 async def read_area(area: AreaDep, _user: ApiUserDep, session: SessionDep) -> AreaRead:
     latest = await service.latest_uptake(session, {area.id})  # type: ignore[arg-type]
     return area_read(area, latest.get(area.id))  # type: ignore[arg-type]
 
 
-@router.patch("/{area_id}", response_model=AreaRead)
+@router.patch("/{area_id}", response_model=AreaRead, responses=problems(404))
 async def update_area(
     body: AreaUpdate, area: AreaDep, _staff: ApiStaffDep, session: SessionDep
 ) -> AreaRead:
@@ -77,7 +80,7 @@ async def update_area(
     return area_read(updated, latest.get(area.id))  # type: ignore[arg-type]
 
 
-@router.get("/{area_id}/uptake", response_model=list[UptakeRead])
+@router.get("/{area_id}/uptake", response_model=list[UptakeRead], responses=problems(404))
 async def list_uptake(
     area: AreaDep,
     _user: ApiUserDep,
@@ -91,7 +94,7 @@ async def list_uptake(
     ]
 
 
-@router.put("/{area_id}/uptake", response_model=UptakeRead)
+@router.put("/{area_id}/uptake", response_model=UptakeRead, responses=problems(404))
 async def record_uptake(
     body: UptakeWrite, area: AreaDep, _staff: ApiStaffDep, session: SessionDep
 ) -> UptakeRead:

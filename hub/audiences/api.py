@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hub.audiences import service
 from hub.audiences.service import AudienceSpec
@@ -14,7 +14,7 @@ from hub.dependencies import SessionDep
 from hub.errors import NotFound
 from hub.i18n import _
 from hub.models import Audience
-from hub.schemas import IdPath
+from hub.schemas import ApiInput, IdPath, problems
 
 router = APIRouter(prefix="/api/v1/audiences", tags=["audiences"])
 
@@ -46,9 +46,7 @@ class AudienceResolved(BaseModel):
     )
 
 
-class AudienceWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AudienceWrite(ApiInput):
     name: str = Field(min_length=1, max_length=200)
     spec: AudienceSpec
 
@@ -77,6 +75,9 @@ async def audience_or_404(
 
 
 AudienceDep = Annotated[Audience, Depends(audience_or_404)]
+# Digits only, so that /audiences/resolve is never taken for an audience's id: a GET of it
+# answers 405 (it takes POST), not 422 for an id that is not a number.
+AUDIENCE = "/{audience_id:int}"
 
 
 async def _resolved(session: SessionDep, spec: AudienceSpec) -> AudienceResolved:
@@ -118,7 +119,9 @@ async def list_audiences(_staff: ApiStaffDep, session: SessionDep) -> list[Audie
     return [_read(a) for a in await service.list_audiences(session)]
 
 
-@router.post("", response_model=AudienceRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=AudienceRead, status_code=status.HTTP_201_CREATED, responses=problems(409)
+)
 async def create_audience(
     body: AudienceWrite, staff: ApiStaffDep, session: SessionDep
 ) -> AudienceRead:
@@ -127,18 +130,18 @@ async def create_audience(
     )
 
 
-@router.get("/{audience_id}", response_model=AudienceRead)
+@router.get(AUDIENCE, response_model=AudienceRead, responses=problems(404))
 async def read_audience(audience: AudienceDep) -> AudienceRead:
     return _read(audience)
 
 
-@router.get("/{audience_id}/resolve", response_model=AudienceResolved)
+@router.get("/{audience_id}/resolve", response_model=AudienceResolved, responses=problems(404))
 async def resolve_saved_audience(audience: AudienceDep, session: SessionDep) -> AudienceResolved:
     """Who a saved audience addresses today (the registry may have changed since)."""
     return await _resolved(session, service.spec_of(audience))
 
 
-@router.put("/{audience_id}", response_model=AudienceRead)
+@router.put(AUDIENCE, response_model=AudienceRead, responses=problems(404, 409))
 async def replace_audience(
     body: AudienceWrite, audience: AudienceDep, staff: ApiStaffDep, session: SessionDep
 ) -> AudienceRead:
@@ -149,7 +152,6 @@ async def replace_audience(
     )
 
 
-@router.delete("/{audience_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(AUDIENCE, status_code=status.HTTP_204_NO_CONTENT, responses=problems(404, 409))
 async def delete_audience(audience: AudienceDep, session: SessionDep) -> None:
-    await session.delete(audience)
-    await session.flush()
+    await service.delete_audience(session, audience)

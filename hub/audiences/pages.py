@@ -471,6 +471,5 @@ async def confirm_delete_audience(request: Request, audience: PageAudienceDep) -
 
 @router.post("/audiences/{audience_id}/delete", name="delete_audience_page", dependencies=[Csrf])
 async def delete_audience_page(audience: PageAudienceDep, session: SessionDep) -> Response:
-    await session.delete(audience)
-    await session.flush()
+    await service.delete_audience(session, audience)
     return see_other("/audiences?done=audience-deleted")

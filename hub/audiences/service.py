@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,7 @@ from hub.languages import normalise_languages
 from hub.models import (
     Area,
     Audience,
+    Campaign,
     Organisation,
     OrganisationKind,
     OrganisationStatus,
@@ -30,13 +31,11 @@ from hub.models import (
     utcnow,
 )
 from hub.partners import service as partners
-from hub.schemas import DbId
+from hub.schemas import ApiInput, DbId
 from hub.text import clean, search_text
 
 
-class AudienceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AudienceSpec(ApiInput):
     kinds: list[OrganisationKind] = Field(default_factory=list, max_length=10)
     area_ids: list[DbId] = Field(
         default_factory=list, max_length=500, description="Areas; each includes the areas below it"
@@ -221,6 +220,19 @@ async def save_audience(
     session.add(audience)
     await session.flush()
     return audience
+
+
+async def delete_audience(session: AsyncSession, audience: Audience) -> None:
+    """Delete a saved audience that no campaign addresses."""
+    used = (
+        await session.exec(
+            select(func.count()).select_from(Campaign).where(Campaign.audience_id == audience.id)
+        )
+    ).one()
+    if used:
+        raise Conflict(_("Campaigns address this audience. Change their audience first."))
+    await session.delete(audience)
+    await session.flush()
 
 
 def spec_of(audience: Audience) -> AudienceSpec:

@@ -8,7 +8,7 @@ from hub.auth import service
 from hub.auth.dependencies import ApiUserDep
 from hub.auth.schemas import TokenCreate, TokenCreated, TokenRead, UserRead
 from hub.dependencies import SessionDep
-from hub.schemas import IdPath
+from hub.schemas import IdPath, problems
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
 
@@ -32,6 +32,8 @@ async def create_token(body: TokenCreate, user: ApiUserDep, session: SessionDep)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=raw)
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404)
+)
 async def revoke_token(token_id: IdPath, user: ApiUserDep, session: SessionDep) -> None:
     await service.revoke_api_token(session, user=user, token_id=token_id)

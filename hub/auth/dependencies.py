@@ -145,3 +145,4 @@ def api_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 ApiAdminDep = Annotated[User, Depends(api_role(Role.admin))]
 ApiStaffDep = Annotated[User, Depends(api_role(Role.admin, Role.officer))]
+ApiPartnerDep = Annotated[User, Depends(api_role(Role.partner))]

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.models import Role
+from hub.schemas import ApiInput
 
 
 class UserRead(BaseModel):
@@ -23,9 +24,7 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(ApiInput):
     name: str = Field(min_length=1, max_length=100, examples=["reporting script"])
     expires_at: AwareDatetime | None = None
 

@@ -26,6 +26,7 @@ from hub.dependencies import SessionDep
 from hub.errors import NotFound
 from hub.i18n import _
 from hub.models import CampaignItem, CampaignStatus, ItemVariant
+from hub.schemas import problems
 
 router = APIRouter(prefix="/api/v1", tags=["campaigns"])
 
@@ -74,12 +75,12 @@ async def create_campaign(
     return _read(campaign)
 
 
-@router.get("/campaigns/{campaign_id}", response_model=CampaignRead)
+@router.get("/campaigns/{campaign_id}", response_model=CampaignRead, responses=problems(404))
 async def read_campaign(campaign: ApiCampaignDep) -> CampaignRead:
     return _read(campaign)
 
 
-@router.patch("/campaigns/{campaign_id}", response_model=CampaignRead)
+@router.patch("/campaigns/{campaign_id}", response_model=CampaignRead, responses=problems(404, 409))
 async def update_campaign(
     body: CampaignUpdate, campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
@@ -90,7 +91,9 @@ async def update_campaign(
     return _read(await service.update_campaign(session, campaign, changes))
 
 
-@router.post("/campaigns/{campaign_id}/schedule", response_model=CampaignRead)
+@router.post(
+    "/campaigns/{campaign_id}/schedule", response_model=CampaignRead, responses=problems(404, 409)
+)
 async def schedule_campaign(
     body: CampaignSchedule, campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
@@ -98,14 +101,18 @@ async def schedule_campaign(
     return _read(await service.schedule_campaign(session, campaign, publish_at=body.publish_at))
 
 
-@router.post("/campaigns/{campaign_id}/unschedule", response_model=CampaignRead)
+@router.post(
+    "/campaigns/{campaign_id}/unschedule", response_model=CampaignRead, responses=problems(404, 409)
+)
 async def unschedule_campaign(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
     return _read(await service.unschedule_campaign(session, campaign))
 
 
-@router.post("/campaigns/{campaign_id}/publish", response_model=CampaignRead)
+@router.post(
+    "/campaigns/{campaign_id}/publish", response_model=CampaignRead, responses=problems(404, 409)
+)
 async def publish_campaign(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
@@ -113,21 +120,27 @@ async def publish_campaign(
     return _read(await service.publish_campaign(session, campaign))
 
 
-@router.post("/campaigns/{campaign_id}/close", response_model=CampaignRead)
+@router.post(
+    "/campaigns/{campaign_id}/close", response_model=CampaignRead, responses=problems(404, 409)
+)
 async def close_campaign(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
     return _read(await service.close_campaign(session, campaign))
 
 
-@router.post("/campaigns/{campaign_id}/archive", response_model=CampaignRead)
+@router.post(
+    "/campaigns/{campaign_id}/archive", response_model=CampaignRead, responses=problems(404, 409)
+)
 async def archive_campaign(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CampaignRead:
     return _read(await service.archive_campaign(session, campaign))
 
 
-@router.get("/campaigns/{campaign_id}/coverage", response_model=CoverageRead)
+@router.get(
+    "/campaigns/{campaign_id}/coverage", response_model=CoverageRead, responses=problems(404)
+)
 async def campaign_coverage(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> CoverageRead:
@@ -142,7 +155,9 @@ async def campaign_coverage(
     )
 
 
-@router.get("/campaigns/{campaign_id}/items", response_model=list[ItemRead])
+@router.get(
+    "/campaigns/{campaign_id}/items", response_model=list[ItemRead], responses=problems(404)
+)
 async def list_items(campaign: ApiCampaignDep, session: SessionDep) -> list[ItemRead]:
     items = await service.list_items(session, campaign)
     variants = await service.list_variants(session, items)
@@ -155,7 +170,10 @@ async def list_items(campaign: ApiCampaignDep, session: SessionDep) -> list[Item
 
 
 @router.post(
-    "/campaigns/{campaign_id}/items", response_model=ItemRead, status_code=status.HTTP_201_CREATED
+    "/campaigns/{campaign_id}/items",
+    response_model=ItemRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(404, 409),
 )
 async def create_item(
     body: ItemCreate, campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
@@ -164,12 +182,12 @@ async def create_item(
     return await _item_read(session, item)
 
 
-@router.get("/items/{item_id}", response_model=ItemRead)
+@router.get("/items/{item_id}", response_model=ItemRead, responses=problems(404))
 async def read_item(found: ApiItemDep, session: SessionDep) -> ItemRead:
     return await _item_read(session, found[1])
 
 
-@router.patch("/items/{item_id}", response_model=ItemRead)
+@router.patch("/items/{item_id}", response_model=ItemRead, responses=problems(404, 409))
 async def update_item(
     body: ItemUpdate, found: ApiItemDep, _staff: ApiStaffDep, session: SessionDep
 ) -> ItemRead:
@@ -180,12 +198,16 @@ async def update_item(
     return await _item_read(session, updated)
 
 
-@router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404, 409)
+)
 async def delete_item(found: ApiItemDep, _staff: ApiStaffDep, session: SessionDep) -> None:
     await service.delete_item(session, *found)
 
 
-@router.put("/items/{item_id}/variants/{language}", response_model=VariantRead)
+@router.put(
+    "/items/{item_id}/variants/{language}", response_model=VariantRead, responses=problems(404, 409)
+)
 async def set_variant(
     body: VariantWrite,
     language: Annotated[str, Path(min_length=2, max_length=8)],
@@ -209,7 +231,11 @@ async def set_variant(
     return VariantRead.model_validate(variant)
 
 
-@router.delete("/items/{item_id}/variants/{language}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/items/{item_id}/variants/{language}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(404, 409),
+)
 async def delete_variant(
     language: Annotated[str, Path(min_length=2, max_length=8)],
     found: ApiItemDep,

@@ -347,15 +347,16 @@ async def upload_variant_file_page(
 
     The multipart body is read here, after the officer is authenticated, and streamed to
     disk (no Form()/File() parameters: FastAPI would read the whole body first). The CSRF
-    token travels in the body, so it is checked once the body is in, before anything is
-    stored. Sent by upload.js (X-Requested-With), the answer is JSON instead of a page."""
+    token travels in the body, before the file: it is checked before the file is read.
+    Sent by upload.js (X-Requested-With), the answer is JSON instead of a page."""
     campaign, item = found
     storage = get_storage(request)
     language = ""
     try:
-        upload = await receive_request_upload(request, session, storage)
+        upload = await receive_request_upload(
+            request, session, storage, before_file=csrf.upload_check(request)
+        )
         try:
-            csrf.verify(request, upload.fields.get(csrf.CSRF_FIELD))
             language = upload.fields.get("language", "").strip()
             if not language:
                 raise invalid("language", _("Choose the language of the file."))

@@ -289,20 +289,25 @@ async def kit_variant(
 # --- visits -----------------------------------------------------------------------------------
 
 
-async def record_visit(db: Database, campaign: Campaign, principal: User) -> None:
+async def record_visit(
+    session: AsyncSession, db: Database, campaign: Campaign, principal: User
+) -> None:
     """Note that a partner user opened the campaign today (once a day; for reach reports).
 
-    Its own short write, so that the page's GET stays a read-only unit of work."""
+    Looked up in the page's read-only ``session``; written in a short unit of work of its own,
+    so that the page's GET stays read-only. The page's session hands its connection back first
+    (what it loaded stays usable): a request holding one connection while it waits for another
+    deadlocks the pool once as many kits open at once as the pool has connections."""
     if principal.organisation_id is None or principal.id is None or campaign.id is None:
         return
     today = datetime.now(get_timezone(TIMEZONE)).date()
     key = (campaign.id, principal.id, today)
-    async with unit_of_work(db, None, write=False) as session:
-        if await session.get(CampaignVisit, key) is not None:
-            return
+    if await session.get(CampaignVisit, key) is not None:
+        return
+    await session.commit()
     try:
-        async with unit_of_work(db, None) as session:
-            session.add(
+        async with unit_of_work(db, None) as writer:
+            writer.add(
                 CampaignVisit(
                     campaign_id=campaign.id,
                     user_id=principal.id,

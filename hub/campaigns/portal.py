@@ -95,7 +95,7 @@ async def kit_page(
     """The campaign kit: every item in the organisation's languages first."""
     if not _is_partner(principal):
         return see_other(str(request.url_for("campaign_preview_page", campaign_id=campaign.id)))
-    await kit.record_visit(state.db, campaign, principal)
+    await kit.record_visit(session, state.db, campaign, principal)
     languages = await kit.organisation_languages(session, principal.organisation_id)
     return await _kit_page(request, session, campaign, languages=languages)
 

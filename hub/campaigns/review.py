@@ -102,13 +102,14 @@ async def submit_film_page(
     storage: StorageDep,
 ) -> Response:
     """The upload form (multipart: csrf_token, language, file). The body is streamed only
-    after the partner is known; the CSRF token travels inside it and is checked before the
-    film is stored."""
+    after the partner is known; the CSRF token travels inside it, before the film, and is
+    checked before the film is read."""
     campaign, item = found
     submissions.check_submittable(principal, campaign, item)
-    upload = await receive_request_upload(request, session, storage)
+    upload = await receive_request_upload(
+        request, session, storage, before_file=csrf.upload_check(request)
+    )
     try:
-        csrf.verify(request, upload.fields.get(csrf.CSRF_FIELD))
         await submissions.submit_upload(
             session, upload, storage=storage, principal=principal, campaign=campaign, item=item
         )

@@ -9,12 +9,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.audiences.service import AudienceSpec
 from hub.models import CampaignStatus, ItemKind
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, ApiInput
 
 
-class CampaignCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CampaignCreate(ApiInput):
     title: str = Field(min_length=1, max_length=200)
     purpose: str = Field(default="", max_length=2000)
     audience_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
@@ -23,9 +21,7 @@ class CampaignCreate(BaseModel):
     ends_on: date | None = None
 
 
-class CampaignUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CampaignUpdate(ApiInput):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     purpose: str | None = Field(default=None, max_length=2000)
     audience_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
@@ -34,9 +30,7 @@ class CampaignUpdate(BaseModel):
     ends_on: date | None = None
 
 
-class CampaignSchedule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CampaignSchedule(ApiInput):
     publish_at: AwareDatetime
 
 
@@ -66,9 +60,7 @@ class CampaignPage(BaseModel):
     offset: int
 
 
-class ItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemCreate(ApiInput):
     kind: ItemKind
     title: str = Field(min_length=1, max_length=200)
     base_language: str = Field(default="da", min_length=2, max_length=2)
@@ -81,9 +73,7 @@ class ItemCreate(BaseModel):
     booking_help: str | None = Field(default=None, max_length=2000)
 
 
-class ItemUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemUpdate(ApiInput):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     base_language: str | None = Field(default=None, min_length=2, max_length=2)
     fallback_language: str | None = Field(default=None, min_length=2, max_length=2)
@@ -129,9 +119,7 @@ class ItemRead(BaseModel):
     variants: list[VariantRead] = Field(default_factory=list)
 
 
-class VariantWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VariantWrite(ApiInput):
     text: str | None = Field(default=None, max_length=20000)
     title: str | None = Field(
         default=None, max_length=200, description="The item's title in this language."

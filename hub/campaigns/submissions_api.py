@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from hub.auth.dependencies import ApiStaffDep, ApiUserDep
+from hub.auth.dependencies import ApiPartnerDep, ApiStaffDep, ApiUserDep
 from hub.campaigns import service, submissions
 from hub.campaigns.submissions import SubmissionView
 from hub.dependencies import SessionDep
@@ -17,7 +17,7 @@ from hub.i18n import _
 from hub.materials.api import StorageDep, receive_request_upload
 from hub.materials.upload import discard_upload
 from hub.models import CampaignItem, SubmissionStatus
-from hub.schemas import MAX_DB_ID, IdPath
+from hub.schemas import MAX_DB_ID, ApiInput, IdPath, problems
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 
@@ -64,16 +64,12 @@ class SubmissionPage(BaseModel):
     offset: int
 
 
-class Approval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Approval(ApiInput):
     # A film item of the campaign without a film in this language; none: a new film item.
     item_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
 
 
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Rejection(ApiInput):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -120,14 +116,24 @@ SubmissionDep = Annotated[SubmissionView, Depends(submission_or_404)]
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionRead,
-    responses={413: {"description": "The file is larger than HUB_MAX_UPLOAD_MB"}},
+    responses=problems(
+        400,
+        404,
+        409,
+        413,
+        422,
+        notes={
+            409: "The item is not a script",
+            413: "The file is larger than HUB_MAX_UPLOAD_MB",
+        },
+    ),
     openapi_extra=SUBMIT_BODY,
 )
 async def submit_film(
-    request: Request, principal: ApiUserDep, session: SessionDep, storage: StorageDep
+    request: Request, principal: ApiPartnerDep, session: SessionDep, storage: StorageDep
 ) -> Any:
     """A partner sends the film it recorded for a script (multipart: item_id, language, file);
-    it waits for an officer's review."""
+    it waits for an officer's review. Staff are refused before the body is read."""
     upload = await receive_request_upload(request, session, storage)
     try:
         item_id = parse_id(upload.fields.get("item_id", ""))
@@ -177,12 +183,12 @@ async def list_submissions(
     )
 
 
-@router.get("/{submission_id}", response_model=SubmissionRead)
+@router.get("/{submission_id}", response_model=SubmissionRead, responses=problems(404))
 async def read_submission(view: SubmissionDep) -> SubmissionRead:
     return SubmissionRead.of(view)
 
 
-@router.post("/{submission_id}/approve", response_model=Approved)
+@router.post("/{submission_id}/approve", response_model=Approved, responses=problems(404, 409))
 async def approve_submission(
     submission_id: IdPath, staff: ApiStaffDep, session: SessionDep, body: Approval | None = None
 ) -> Approved:
@@ -195,7 +201,7 @@ async def approve_submission(
     return Approved(**SubmissionRead.of(view).model_dump(), film_item_id=target.id or 0)
 
 
-@router.post("/{submission_id}/reject", response_model=SubmissionRead)
+@router.post("/{submission_id}/reject", response_model=SubmissionRead, responses=problems(404, 409))
 async def reject_submission(
     submission_id: IdPath, body: Rejection, staff: ApiStaffDep, session: SessionDep
 ) -> SubmissionRead:

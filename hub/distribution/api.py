@@ -18,7 +18,7 @@ from hub.distribution.service import DeliveryRow, Progress
 from hub.imports import export
 from hub.imports.api import Delimiter, csv_response
 from hub.models import DeliveryChannel, DeliveryState
-from hub.schemas import DbId
+from hub.schemas import CSV_CONTENT, DbId, problems
 
 router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}", tags=["distribution"])
 
@@ -88,7 +88,7 @@ class Changed(BaseModel):
     progress: ProgressRead
 
 
-@router.get("/sending", response_model=ProgressRead)
+@router.get("/sending", response_model=ProgressRead, responses=problems(404))
 async def read_progress(
     campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep
 ) -> ProgressRead:
@@ -103,34 +103,34 @@ async def _changed(session: SessionDep, campaign_id: int, changed: int) -> Chang
     )
 
 
-@router.post("/sending/pause", response_model=Changed)
+@router.post("/sending/pause", response_model=Changed, responses=problems(404, 409))
 async def pause_sending(campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep) -> Any:
     """Stop handing out deliveries (those being sent right now still finish)."""
     await service.pause(session, campaign)
     return await _changed(session, campaign.id or 0, 0)
 
 
-@router.post("/sending/resume", response_model=Changed)
+@router.post("/sending/resume", response_model=Changed, responses=problems(404, 409))
 async def resume_sending(campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep) -> Any:
     await service.resume(session, campaign)
     return await _changed(session, campaign.id or 0, 0)
 
 
-@router.post("/sending/retry-failed", response_model=Changed)
+@router.post("/sending/retry-failed", response_model=Changed, responses=problems(404, 409))
 async def retry_failed(campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep) -> Any:
     """Try the failed deliveries again (and only those)."""
     changed = await service.retry_failed(session, campaign)
     return await _changed(session, campaign.id or 0, changed)
 
 
-@router.post("/sending/cancel", response_model=Changed)
+@router.post("/sending/cancel", response_model=Changed, responses=problems(404, 409))
 async def cancel_sending(campaign: ApiCampaignDep, _staff: ApiStaffDep, session: SessionDep) -> Any:
     """Cancel every delivery not yet sent."""
     changed = await service.cancel(session, campaign)
     return await _changed(session, campaign.id or 0, changed)
 
 
-@router.get("/deliveries", response_model=DeliveryPage)
+@router.get("/deliveries", response_model=DeliveryPage, responses=problems(404))
 async def list_deliveries(
     campaign: ApiCampaignDep,
     _staff: ApiStaffDep,
@@ -168,7 +168,9 @@ DELIVERY_COLUMNS = (
 )
 
 
-@router.get("/deliveries.csv", response_class=Response)
+@router.get(
+    "/deliveries.csv", response_class=Response, responses={**problems(404), 200: CSV_CONTENT}
+)
 async def export_deliveries(
     campaign: ApiCampaignDep,
     _staff: ApiStaffDep,

@@ -26,7 +26,7 @@ from hub.forwards.schemas import (
 from hub.materials.api import StorageDep, receive_request_upload
 from hub.materials.upload import discard_upload
 from hub.models import ForwardReport, ReportKind, User
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, problems
 
 router = APIRouter(prefix="/api/v1", tags=["forward reports"])
 
@@ -61,6 +61,7 @@ async def _read(session: SessionDep, report: ForwardReport, principal: User) -> 
     "/campaigns/{campaign_id}/reports",
     status_code=status.HTTP_201_CREATED,
     response_model=ReportRead,
+    responses=problems(404),
 )
 async def create_report(
     body: Annotated[
@@ -84,7 +85,7 @@ async def create_report(
     return await _read(session, report, principal)
 
 
-@router.get("/campaigns/{campaign_id}/reports", response_model=ReportPage)
+@router.get("/campaigns/{campaign_id}/reports", response_model=ReportPage, responses=problems(404))
 async def list_reports(
     campaign: ApiCampaignDep,
     principal: ApiUserDep,
@@ -122,7 +123,7 @@ async def list_reports(
     )
 
 
-@router.get("/reports/{report_id}", response_model=ReportRead)
+@router.get("/reports/{report_id}", response_model=ReportRead, responses=problems(404))
 async def read_report(report: ApiReportDep, principal: ApiUserDep, session: SessionDep) -> Any:
     return await _read(session, report, principal)
 
@@ -130,10 +131,9 @@ async def read_report(report: ApiReportDep, principal: ApiUserDep, session: Sess
 @router.patch(
     "/reports/{report_id}",
     response_model=ReportRead,
-    responses={
-        403: {"description": "Not the caller's to correct"},
-        409: {"description": "Older than 14 days"},
-    },
+    responses=problems(
+        403, 404, 409, notes={403: "Not the caller's to correct", 409: "Older than 14 days"}
+    ),
 )
 async def update_report(
     body: ReportUpdate, report: ApiReportDep, principal: ApiUserDep, session: SessionDep
@@ -152,7 +152,9 @@ async def update_report(
     return await _read(session, report, principal)
 
 
-@router.delete("/reports/{report_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/reports/{report_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404, 409)
+)
 async def delete_report(report: ApiReportDep, principal: ApiUserDep, session: SessionDep) -> None:
     """Withdraw a report (under the same rule as a correction)."""
     await service.delete_report(session, report, principal=principal)
@@ -161,7 +163,9 @@ async def delete_report(report: ApiReportDep, principal: ApiUserDep, session: Se
 @router.put(
     "/reports/{report_id}/evidence",
     response_model=ReportRead,
-    responses={413: {"description": "The file is larger than HUB_MAX_UPLOAD_MB"}},
+    responses=problems(
+        400, 404, 409, 413, notes={413: "The file is larger than HUB_MAX_UPLOAD_MB"}
+    ),
     openapi_extra=EVIDENCE_BODY,
 )
 async def put_evidence(
@@ -184,7 +188,9 @@ async def put_evidence(
     return await _read(session, report, principal)
 
 
-@router.delete("/reports/{report_id}/evidence", response_model=ReportRead)
+@router.delete(
+    "/reports/{report_id}/evidence", response_model=ReportRead, responses=problems(404, 409)
+)
 async def delete_evidence(report: ApiReportDep, principal: ApiUserDep, session: SessionDep) -> Any:
     await service.remove_evidence(session, report, principal=principal)
     return await _read(session, report, principal)
@@ -193,7 +199,10 @@ async def delete_evidence(report: ApiReportDep, principal: ApiUserDep, session: 
 @router.get(
     "/reports/{report_id}/evidence",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+        **problems(404),
+    },
     name="report_evidence",
 )
 async def read_evidence(
@@ -207,7 +216,7 @@ async def read_evidence(
     return await evidence_response(request, session, report, storage=storage, state=state)
 
 
-@router.post("/reports/{report_id}/flag", response_model=ReportRead)
+@router.post("/reports/{report_id}/flag", response_model=ReportRead, responses=problems(404))
 async def flag_report(
     body: Flag, report: ApiReportDep, staff: ApiStaffDep, session: SessionDep
 ) -> Any:
@@ -216,7 +225,7 @@ async def flag_report(
     return await _read(session, report, staff)
 
 
-@router.delete("/reports/{report_id}/flag", response_model=ReportRead)
+@router.delete("/reports/{report_id}/flag", response_model=ReportRead, responses=problems(404))
 async def unflag_report(report: ApiReportDep, staff: ApiStaffDep, session: SessionDep) -> Any:
     """Take the flag off a report (officers)."""
     await service.unflag_report(session, report, officer=staff)

@@ -10,21 +10,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hub.forwards import service
 from hub.forwards.service import KindTotal, ReportView
 from hub.models import Channel, ReportKind, User
-from hub.schemas import DbId
+from hub.schemas import ApiInput, DbId
 
 # Longer texts than any field takes are refused here, before they are read any further.
 Text = Annotated[str | None, Field(max_length=10_000)]
 Count = Annotated[int | None, Field(description="A whole number, 0 or more")]
 
 
-class _Common(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Common(ApiInput):
     occurred_on: date | None = Field(
         default=None,
         description="When (not in the future, not before the day before publishing)",
@@ -90,10 +88,8 @@ ReportCreate = Annotated[
 ]
 
 
-class ReportUpdate(BaseModel):
+class ReportUpdate(ApiInput):
     """A correction: only the fields sent change; the fields must be of the report's kind."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: ReportKind | None = Field(default=None, description="If sent, the report's own kind")
     occurred_on: date | None = None
@@ -113,9 +109,7 @@ class ReportUpdate(BaseModel):
     buildings: Text = None
 
 
-class Flag(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Flag(ApiInput):
     reason: str = Field(max_length=1000, description="Why the report seems implausible")
 
 

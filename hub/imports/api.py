@@ -17,6 +17,7 @@ from hub.imports import export, service
 from hub.imports.csvfile import MAX_BYTES
 from hub.imports.schemas import ImportPlan
 from hub.models import User, utcnow
+from hub.schemas import CSV_CONTENT, problems
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 export_router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
@@ -60,7 +61,7 @@ async def _import(
     return await plan(session, content)
 
 
-@router.post("/partners", response_model=ImportPlan)
+@router.post("/partners", response_model=ImportPlan, responses=problems(413))
 async def import_partners(
     principal: ApiStaffDep,
     session: SessionDep,
@@ -80,7 +81,7 @@ async def import_partners(
     )
 
 
-@router.post("/areas", response_model=ImportPlan)
+@router.post("/areas", response_model=ImportPlan, responses=problems(413))
 async def import_areas(
     principal: ApiStaffDep,
     session: SessionDep,
@@ -112,7 +113,7 @@ def csv_response(content: bytes, name: str) -> Response:
     )
 
 
-@export_router.get("/partners.csv", response_class=Response)
+@export_router.get("/partners.csv", response_class=Response, responses={200: CSV_CONTENT})
 async def export_partners(
     _staff: ApiStaffDep, session: SessionDep, delimiter: Delimiter = "semicolon"
 ) -> Response:
@@ -120,7 +121,7 @@ async def export_partners(
     return csv_response(await export.export_partners(session, delimiter=delimiter), "partners")
 
 
-@export_router.get("/areas.csv", response_class=Response)
+@export_router.get("/areas.csv", response_class=Response, responses={200: CSV_CONTENT})
 async def export_areas(
     _staff: ApiStaffDep, session: SessionDep, delimiter: Delimiter = "semicolon"
 ) -> Response:

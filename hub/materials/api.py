@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from hub.materials import service
 from hub.materials.storage import LocalStorage, Storage
 from hub.materials.upload import ReceivedUpload, discard_upload, receive_upload
 from hub.models import Material, MaterialKind, ProcessingStatus
+from hub.schemas import IdPath, problems
 
 router = APIRouter(prefix="/api/v1/materials", tags=["materials"])
 
@@ -77,10 +79,15 @@ UPLOAD_BODY: dict[str, Any] = {
 
 
 async def receive_request_upload(
-    request: Request, session: AsyncSession, storage: Storage
+    request: Request,
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    before_file: Callable[[dict[str, str]], None] | None = None,
 ) -> ReceivedUpload:
     """Stream the request's multipart body into a storage temp file (call it after the caller
-    is authenticated; the caller discards the upload when done with it)."""
+    is authenticated; the caller discards the upload when done with it). ``before_file``
+    checks the fields sent before the file (see :func:`hub.materials.upload.receive_upload`)."""
     # Authentication may have written (a token's last use): commit that now, so that no
     # transaction, and on SQLite no write lock, is held while a large body streams in.
     await session.commit()
@@ -90,13 +97,16 @@ async def receive_request_upload(
             request.stream(),
             storage=storage,
             max_bytes=request.state.hub.settings.max_upload_bytes,
+            before_file=before_file,
         )
     except ClientDisconnect:
         # Gone (or cut off by the body limit, whose 413 is already sent): nobody reads this.
         raise BadRequest(_("The upload is incomplete or malformed. Try again.")) from None
 
 
-async def material_or_404(material_id: int, _staff: ApiStaffDep, session: SessionDep) -> Material:
+async def material_or_404(
+    material_id: IdPath, _staff: ApiStaffDep, session: SessionDep
+) -> Material:
     return await service.get_material(session, material_id)
 
 
@@ -109,8 +119,17 @@ MaterialDep = Annotated[Material, Depends(material_or_404)]
     response_model=MaterialUploaded,
     responses={
         200: {"model": MaterialUploaded, "description": "The identical file was stored before"},
-        413: {"description": "The file is larger than HUB_MAX_UPLOAD_MB"},
-        422: {"description": "The type is not allowed or the content does not match it"},
+        **problems(
+            400,
+            413,
+            422,
+            507,
+            notes={
+                413: "The file is larger than HUB_MAX_UPLOAD_MB",
+                422: "The type is not allowed or the content does not match it",
+                507: "The media storage is full; nothing was stored",
+            },
+        ),
     },
     openapi_extra=UPLOAD_BODY,
 )
@@ -136,7 +155,7 @@ async def upload_material(
     return MaterialUploaded.of(material, created=created)
 
 
-@router.get("/{material_id}", response_model=MaterialRead)
+@router.get("/{material_id}", response_model=MaterialRead, responses=problems(404))
 async def read_material(material: MaterialDep) -> Any:
     """A stored material's description (staff)."""
     return MaterialRead.of(material)

@@ -35,7 +35,7 @@ from hub.models import (
     User,
     utcnow,
 )
-from hub.schemas import IdPath
+from hub.schemas import FILE_CONTENT, IdPath, problems
 from hub.state import HubState
 
 router = APIRouter(tags=["downloads"])
@@ -127,6 +127,7 @@ async def _record(
 
 async def _serve(
     request: Request,
+    session: AsyncSession,
     state: HubState,
     storage: LocalStorage,
     *,
@@ -151,6 +152,10 @@ async def _serve(
         and response.status_code in (200, 206)
         and _counts_as_download(request, rendition)
     ):
+        # The record is a unit of work of its own: hand this request's connection back first
+        # (a read-only session; what it loaded stays usable). Holding one connection while
+        # waiting for another deadlocks the pool once as many downloads run at once as it has.
+        await session.commit()
         await _record(
             state,
             organisation_id=organisation_id,
@@ -160,7 +165,11 @@ async def _serve(
     return response
 
 
-@router.get("/api/v1/variants/{variant_id}/download")
+@router.get(
+    "/api/v1/variants/{variant_id}/download",
+    response_class=Response,
+    responses={200: FILE_CONTENT, **problems(404)},
+)
 @router.head("/api/v1/variants/{variant_id}/download", include_in_schema=False)
 async def download_variant(
     request: Request,
@@ -180,6 +189,7 @@ async def download_variant(
     organisation_id = principal.organisation_id if principal.role is Role.partner else None
     return await _serve(
         request,
+        session,
         state,
         storage,
         material=material,
@@ -190,7 +200,9 @@ async def download_variant(
     )
 
 
-@router.post("/api/v1/variants/{variant_id}/share", response_model=SharedLink)
+@router.post(
+    "/api/v1/variants/{variant_id}/share", response_model=SharedLink, responses=problems(404)
+)
 async def share_variant(
     variant_id: IdPath, principal: ApiUserDep, session: SessionDep, state: StateDep
 ) -> SharedLink:
@@ -238,6 +250,7 @@ async def shared_download(
     organisation_id = int(payload.get("o", 0)) or None
     return await _serve(
         request,
+        session,
         state,
         storage,
         material=material,
@@ -248,7 +261,11 @@ async def shared_download(
     )
 
 
-@router.get("/api/v1/materials/{material_id}/download")
+@router.get(
+    "/api/v1/materials/{material_id}/download",
+    response_class=Response,
+    responses={200: FILE_CONTENT, **problems(404)},
+)
 @router.head("/api/v1/materials/{material_id}/download", include_in_schema=False)
 async def download_material(
     request: Request,

@@ -22,7 +22,7 @@ from hub.partners.schemas import (
     OrganisationRead,
     OrganisationUpdate,
 )
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, problems
 
 router = APIRouter(prefix="/api/v1", tags=["partners"])
 
@@ -86,7 +86,12 @@ async def list_organisations(
     )
 
 
-@router.post("/organisations", response_model=OrganisationRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/organisations",
+    response_model=OrganisationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(409),
+)
 async def create_organisation(
     body: OrganisationCreate, principal: ApiStaffDep, session: SessionDep
 ) -> OrganisationRead:
@@ -105,14 +110,20 @@ async def create_organisation(
     return organisation_read(await service.load_view(session, organisation), principal)
 
 
-@router.get("/organisations/{organisation_id}", response_model=OrganisationRead)
+@router.get(
+    "/organisations/{organisation_id}", response_model=OrganisationRead, responses=problems(404)
+)
 async def read_organisation(
     organisation: ApiOrganisationDep, principal: ApiUserDep, session: SessionDep
 ) -> OrganisationRead:
     return organisation_read(await service.load_view(session, organisation), principal)
 
 
-@router.patch("/organisations/{organisation_id}", response_model=OrganisationRead)
+@router.patch(
+    "/organisations/{organisation_id}",
+    response_model=OrganisationRead,
+    responses=problems(404, 409),
+)
 async def update_organisation(
     body: OrganisationUpdate,
     organisation: ApiOrganisationDep,
@@ -125,7 +136,11 @@ async def update_organisation(
     return organisation_read(await service.load_view(session, updated), principal)
 
 
-@router.post("/organisations/{organisation_id}/offboard", response_model=OrganisationRead)
+@router.post(
+    "/organisations/{organisation_id}/offboard",
+    response_model=OrganisationRead,
+    responses=problems(404),
+)
 async def offboard_organisation(
     organisation: ApiOrganisationDep, principal: ApiStaffDep, session: SessionDep
 ) -> OrganisationRead:
@@ -133,7 +148,11 @@ async def offboard_organisation(
     return organisation_read(await service.load_view(session, organisation), principal)
 
 
-@router.get("/organisations/{organisation_id}/contacts", response_model=list[ContactRead])
+@router.get(
+    "/organisations/{organisation_id}/contacts",
+    response_model=list[ContactRead],
+    responses=problems(404),
+)
 async def list_contacts(
     organisation: ApiOrganisationDep, principal: ApiUserDep, session: SessionDep
 ) -> list[ContactRead]:
@@ -147,6 +166,7 @@ async def list_contacts(
     "/organisations/{organisation_id}/contacts",
     response_model=ContactRead,
     status_code=status.HTTP_201_CREATED,
+    responses=problems(404, 409),
 )
 async def invite_contact(
     body: ContactCreate,
@@ -168,12 +188,12 @@ async def invite_contact(
     return ContactRead.model_validate(contact)
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactRead)
+@router.get("/contacts/{contact_id}", response_model=ContactRead, responses=problems(404))
 async def read_contact(contact: ApiContactDep) -> ContactRead:
     return ContactRead.model_validate(contact)
 
 
-@router.patch("/contacts/{contact_id}", response_model=ContactRead)
+@router.patch("/contacts/{contact_id}", response_model=ContactRead, responses=problems(404, 409))
 async def update_contact(
     body: ContactUpdate, contact: ApiContactDep, principal: ApiUserDep, session: SessionDep
 ) -> ContactRead:
@@ -183,14 +203,20 @@ async def update_contact(
     return ContactRead.model_validate(updated)
 
 
-@router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404, 409)
+)
 async def remove_contact(
     contact: ApiContactDep, principal: ApiUserDep, session: SessionDep
 ) -> None:
     await service.remove_contact(session, principal=principal, contact=contact)
 
 
-@router.post("/contacts/{contact_id}/invitation", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/contacts/{contact_id}/invitation",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(404, 409),
+)
 async def resend_invitation(
     contact: ApiContactDep, principal: ApiUserDep, session: SessionDep
 ) -> dict[str, str]:
@@ -201,7 +227,7 @@ async def resend_invitation(
     return {"status": "queued"}
 
 
-@router.get("/contacts/{contact_id}/export")
+@router.get("/contacts/{contact_id}/export", responses=problems(404))
 async def export_contact(
     contact: ApiContactDep, _admin: ApiAdminDep, session: SessionDep
 ) -> dict[str, Any]:
@@ -209,7 +235,7 @@ async def export_contact(
     return await service.export_contact(session, contact)
 
 
-@router.post("/contacts/{contact_id}/erase", response_model=ContactRead)
+@router.post("/contacts/{contact_id}/erase", response_model=ContactRead, responses=problems(404))
 async def erase_contact(
     contact: ApiContactDep, _admin: ApiAdminDep, session: SessionDep
 ) -> ContactRead:

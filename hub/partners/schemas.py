@@ -7,19 +7,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from hub.models import Channel, NotifyBy, OrganisationKind, OrganisationStatus, OrgRole
-from hub.schemas import DbId
+from hub.schemas import ApiInput, DbId
 
 
-class ChannelReach(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChannelReach(ApiInput):
     channel: Channel
     audience_estimate: int | None = Field(default=None, ge=0, le=100_000_000)
 
 
-class OrganisationBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrganisationBase(ApiInput):
     name: str = Field(min_length=1, max_length=200)
     kind: OrganisationKind
     description: str = Field(default="", max_length=4000)
@@ -43,11 +39,9 @@ class OrganisationCreate(OrganisationBase):
     external_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(ApiInput):
     """Only the fields given are changed. Partners may change description, languages and
     channels of their own organisation; the rest is for officers."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: OrganisationKind | None = None
@@ -85,9 +79,7 @@ class OrganisationPage(BaseModel):
     offset: int
 
 
-class ContactCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactCreate(ApiInput):
     email: EmailStr
     name: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, max_length=40)
@@ -96,9 +88,7 @@ class ContactCreate(BaseModel):
     org_role: OrgRole = OrgRole.member
 
 
-class ContactUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactUpdate(ApiInput):
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     language: str | None = Field(default=None, min_length=2, max_length=2)

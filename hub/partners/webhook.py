@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.csrf import require_csrf
@@ -15,12 +15,13 @@ from hub.auth.dependencies import ApiUserDep, PageUserDep
 from hub.db import rollback
 from hub.dependencies import SessionDep, SettingsDep
 from hub.distribution import webhooks
-from hub.errors import FieldError, Forbidden, HubError, InvalidInput
+from hub.errors import Conflict, FieldError, Forbidden, HubError, InvalidInput
 from hub.forms import field_errors, see_other
 from hub.i18n import _
 from hub.models import Organisation, User, utcnow
 from hub.partners import service
 from hub.partners.dependencies import ApiOrganisationDep, PageOrganisationDep
+from hub.schemas import ApiInput, problems
 from hub.templating import render
 
 api_router = APIRouter(prefix="/api/v1/organisations/{organisation_id}/webhook", tags=["partners"])
@@ -64,8 +65,8 @@ async def rotate_secret(
 ) -> Organisation:
     """A new signing secret; the old one stops working at once."""
     _may_manage(principal, organisation)
-    if not organisation.webhook_url:
-        raise InvalidInput(_("Set the webhook address first."))
+    if not organisation.webhook_url:  # the organisation's state, not the request, is at fault
+        raise Conflict(_("Set the webhook address first."))
     organisation.webhook_secret = webhooks.new_secret()
     organisation.updated_at = utcnow()
     session.add(organisation)
@@ -81,9 +82,7 @@ class WebhookRead(BaseModel):
     secret: str | None = Field(description="Verify each call's webhook-signature with it")
 
 
-class WebhookWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookWrite(ApiInput):
     url: str | None = Field(default=None, max_length=MAX_URL)
 
 
@@ -91,13 +90,13 @@ def _read(organisation: Organisation) -> WebhookRead:
     return WebhookRead(url=organisation.webhook_url, secret=organisation.webhook_secret)
 
 
-@api_router.get("", response_model=WebhookRead)
+@api_router.get("", response_model=WebhookRead, responses=problems(404))
 async def read_webhook(organisation: ApiOrganisationDep, principal: ApiUserDep) -> WebhookRead:
     _may_manage(principal, organisation)
     return _read(organisation)
 
 
-@api_router.put("", response_model=WebhookRead)
+@api_router.put("", response_model=WebhookRead, responses=problems(404))
 async def put_webhook(
     body: WebhookWrite,
     organisation: ApiOrganisationDep,
@@ -116,7 +115,7 @@ async def put_webhook(
     return _read(organisation)
 
 
-@api_router.post("/rotate-secret", response_model=WebhookRead)
+@api_router.post("/rotate-secret", response_model=WebhookRead, responses=problems(404, 409))
 async def rotate_webhook_secret(
     organisation: ApiOrganisationDep, principal: ApiUserDep, session: SessionDep
 ) -> WebhookRead:
@@ -124,7 +123,7 @@ async def rotate_webhook_secret(
     return _read(organisation)
 
 
-@api_router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+@api_router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404))
 async def delete_webhook(
     organisation: ApiOrganisationDep,
     principal: ApiUserDep,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ from hub.i18n import _
 from hub.models import MEASURE_KIND, Measure, OrganisationKind
 from hub.reports import equity, service
 from hub.reports.service import Dimension, Filters
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, DbId, IsoDate
 
 router = APIRouter(prefix="/api/v1/reach", tags=["reach reports"])
 
@@ -42,10 +41,10 @@ async def reach(
     session: SessionDep,
     by: Dimension = Dimension.channel,
     campaign_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
     kind: Annotated[list[OrganisationKind] | None, Query(max_length=10)] = None,
-    organisation_id: Annotated[list[int] | None, Query(max_length=100)] = None,
+    organisation_id: Annotated[list[DbId] | None, Query(max_length=100)] = None,
     area_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
     language: Annotated[str | None, Query(min_length=2, max_length=8)] = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
@@ -54,8 +53,6 @@ async def reach(
     language, item, day or week, within the filters."""
     if start and end and start > end:
         raise InvalidInput(_("The start date is after the end date."))
-    if any(not 1 <= i <= MAX_DB_ID for i in organisation_id or []):
-        raise InvalidInput(_("No such organisation."))
     rows = await service.reach(
         session,
         by=by,
@@ -93,8 +90,8 @@ async def reach_funnel(
     _staff: ApiStaffDep,
     session: SessionDep,
     campaign_id: Annotated[int, Query(ge=1, le=MAX_DB_ID)],
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> list[FunnelStepRead]:
     """Partners addressed → notified → opened or downloaded → reported a forward → whose links
     were clicked, with the drop at each step."""
@@ -151,8 +148,8 @@ async def reach_equity(
     session: SessionDep,
     settings: SettingsDep,
     campaign_id: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
     threshold: Annotated[float | None, Query(gt=0, le=100)] = None,
     low_reach_per_1000: Annotated[float | None, Query(ge=0, le=1000)] = None,
 ) -> EquityRead:

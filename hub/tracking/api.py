@@ -14,6 +14,7 @@ from hub.dependencies import SessionDep, SettingsDep
 from hub.errors import Forbidden, NotFound
 from hub.i18n import _
 from hub.models import CampaignItem, Role, TrackedLink
+from hub.schemas import problems
 from hub.tracking import service
 from hub.tracking.dependencies import ApiLinkDep
 from hub.tracking.portal import qr_response
@@ -52,6 +53,10 @@ def _read(
     "/campaigns/{campaign_id}/links",
     response_model=LinkRead,
     status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": LinkRead, "description": "The same link, made before"},
+        **problems(404, 409),
+    },
 )
 async def create_link(
     request: Request,
@@ -91,7 +96,7 @@ async def create_link(
     return _read(request, link, settings.base_url, totals.get(link.id or 0))
 
 
-@router.get("/campaigns/{campaign_id}/links", response_model=LinkPage)
+@router.get("/campaigns/{campaign_id}/links", response_model=LinkPage, responses=problems(404))
 async def list_links(
     request: Request,
     campaign: ApiCampaignDep,
@@ -120,7 +125,7 @@ async def list_links(
     )
 
 
-@router.get("/links/{link_id}", response_model=LinkRead)
+@router.get("/links/{link_id}", response_model=LinkRead, responses=problems(404))
 async def get_link(
     request: Request, link: ApiLinkDep, session: SessionDep, settings: SettingsDep
 ) -> LinkRead:
@@ -131,7 +136,7 @@ async def get_link(
 @router.get(
     "/links/{link_id}/qr.{fmt}",
     name="link_qr",
-    responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
+    responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}, **problems(404)},
     response_class=Response,
 )
 async def link_qr(

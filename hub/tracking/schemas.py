@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hub.models import Channel
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, ApiInput
 
 
-class LinkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LinkCreate(ApiInput):
     item_id: int = Field(ge=1, le=MAX_DB_ID)
     language: str = Field(min_length=2, max_length=8)
     channel: Channel

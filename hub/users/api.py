@@ -10,6 +10,7 @@ from hub.auth import service as auth
 from hub.auth.dependencies import ApiAdminDep, ApiUserDep
 from hub.auth.schemas import UserRead
 from hub.dependencies import SessionDep
+from hub.schemas import problems
 from hub.users import service
 from hub.users.dependencies import ApiTargetUserDep
 from hub.users.schemas import UserInvite, UserPage, UserUpdate
@@ -33,7 +34,9 @@ async def list_users(
     )
 
 
-@router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problems(409)
+)
 async def invite_user(body: UserInvite, _admin: ApiAdminDep, session: SessionDep) -> UserRead:
     user = await auth.invite_user(
         session,
@@ -46,12 +49,12 @@ async def invite_user(body: UserInvite, _admin: ApiAdminDep, session: SessionDep
     return UserRead.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserRead)
+@router.get("/{user_id}", response_model=UserRead, responses=problems(404))
 async def read_user(user: ApiTargetUserDep) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/{user_id}", response_model=UserRead)
+@router.patch("/{user_id}", response_model=UserRead, responses=problems(404, 409))
 async def update_user(
     body: UserUpdate, user: ApiTargetUserDep, admin: ApiAdminDep, session: SessionDep
 ) -> UserRead:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from hub.auth.schemas import UserRead
 from hub.models import Role
-from hub.schemas import MAX_DB_ID
+from hub.schemas import MAX_DB_ID, ApiInput
 
 
-class UserInvite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserInvite(ApiInput):
     email: EmailStr
     name: str = Field(default="", max_length=200)
     role: Role
@@ -21,9 +19,7 @@ class UserInvite(BaseModel):
     language: Literal["da", "en"] = "da"
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(ApiInput):
     name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
     language: Literal["da", "en"] | None = None

@@ -50,7 +50,7 @@ async def test_officers_set_check_rotate_and_remove_a_webhook(
 
     assert (await client.delete(url, headers=officer)).status_code == 204
     assert (await client.get(url, headers=officer)).json() == {"url": None, "secret": None}
-    assert (await client.post(f"{url}/rotate-secret", headers=officer)).status_code == 422
+    assert (await client.post(f"{url}/rotate-secret", headers=officer)).status_code == 409
 
 
 async def test_only_the_coordinator_of_the_organisation_manages_it(

@@ -21,8 +21,9 @@ from tests.tracking.conftest import make_published
 async def table_rows(db: Database) -> dict[str, int]:
     async with db.engine.connect() as connection:
         return {
-            table.name: (await connection.execute(sa.select(sa.func.count()).select_from(table)))
-            .scalar_one()
+            table.name: (
+                await connection.execute(sa.select(sa.func.count()).select_from(table))
+            ).scalar_one()
             for table in SQLModel.metadata.sorted_tables
         }
 
