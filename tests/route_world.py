@@ -13,7 +13,6 @@ things and "other" is B's; for staff both are just things.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -36,14 +35,12 @@ from hub.config import Settings
 from hub.db import Database, unit_of_work
 from hub.forwards import service as forwards
 from hub.materials import signing
-from hub.materials.storage import LocalStorage
 from hub.models import (
     Campaign,
     CampaignItem,
     Channel,
     FilmSubmission,
     ItemKind,
-    Material,
     MaterialKind,
     Organisation,
     ProcessingStatus,
@@ -58,6 +55,7 @@ from hub.tracking.citizen import share_token
 from hub.tracking.redirect import PREFIX as REDIRECT_PREFIX
 from tests.factories import make_area, make_contact, make_partner, make_user
 from tests.materials import samples
+from tests.tracking.conftest import store, stored_material
 
 ROLES = ("anonymous", "member", "coordinator", "officer", "admin")
 # "mixed": the path's first object is the own organisation's, the ones after it the other's
@@ -215,31 +213,6 @@ class World:
         return self.other if scope == "other" else self.own
 
 
-def _store(settings: Settings, data: bytes, extension: str) -> str:
-    storage = LocalStorage(settings.media_root)
-    key = f"{hashlib.sha256(data).hexdigest()}{secrets.token_hex(2)}.{extension}"
-    temp = storage.open_temp()
-    temp.write([data])
-    storage.commit(temp, key)
-    return key
-
-
-async def _material(
-    session: Any, settings: Settings, data: bytes, kind: MaterialKind, ext: str, ctype: str
-) -> Material:
-    material = Material(
-        sha256=hashlib.sha256(data + secrets.token_bytes(8)).hexdigest(),
-        size=len(data),
-        content_type=ctype,
-        kind=kind,
-        extension=ext,
-        storage_key=_store(settings, data, ext),
-    )
-    session.add(material)
-    await session.flush()
-    return material
-
-
 async def _organisation_things(
     db: Database,
     settings: Settings,
@@ -270,12 +243,12 @@ async def _organisation_things(
             await campaigns.set_variant(
                 session, campaign, message, language=language, text="Tag familien med."
             )
-        film_material = await _material(
+        film_material = await stored_material(
             session, settings, film_bytes, MaterialKind.film, "mp4", "video/mp4"
         )
         film_material.processing_status = ProcessingStatus.done
-        film_material.poster_key = _store(settings, samples.jpeg(), "jpg")
-        film_material.whatsapp_key = _store(settings, film_bytes, "mp4")
+        film_material.poster_key = store(settings, samples.jpeg(), "jpg")
+        film_material.whatsapp_key = store(settings, film_bytes, "mp4")
         film_material.whatsapp_size = len(film_bytes)
         session.add(film_material)
         film = await campaigns.create_item(session, campaign, kind=ItemKind.film, title="Film")
@@ -288,7 +261,7 @@ async def _organisation_things(
         await campaigns.set_variant(
             session, campaign, script, language="da", text="# Manuskript\n\nSig det selv."
         )
-        poster_material = await _material(
+        poster_material = await stored_material(
             session, settings, samples.png(8, 8), MaterialKind.image, "png", "image/png"
         )
         poster = await campaigns.create_item(
@@ -322,12 +295,12 @@ async def _organisation_things(
                 "audience_estimate": 120,
             },
         )
-        evidence = await _material(
+        evidence = await stored_material(
             session, settings, samples.jpeg(), MaterialKind.image, "jpg", "image/jpeg"
         )
         report.evidence_material_id = evidence.id
         session.add(report)
-        recorded = await _material(
+        recorded = await stored_material(
             session,
             settings,
             samples.mp4(secrets.token_bytes(64)),
@@ -393,7 +366,7 @@ async def _other_in_shared_campaign(
                 "placement": "Syd-only placement",
             },
         )
-        recorded = await _material(
+        recorded = await stored_material(
             session,
             settings,
             samples.mp4(secrets.token_bytes(64)),

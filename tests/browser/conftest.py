@@ -164,6 +164,26 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def hub_environment(settings: Settings, *, base_url: str) -> dict[str, str]:
+    """The environment of a ``hub`` process configured like the test's hub."""
+    return {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_SECRET_KEY": settings.secret_key,
+        "HUB_DATABASE_URL": settings.resolved_database_url,
+        "HUB_REDIS_URL": settings.redis_url or "",
+        "HUB_REDIS_PREFIX": settings.redis_prefix,
+        "HUB_VAR_DIR": str(settings.var_dir),
+        "HUB_MEDIA_ROOT": str(settings.media_root),
+        "HUB_BASE_URL": base_url,
+        "HUB_DEFAULT_LANGUAGE": "en",
+        "HUB_LOG_LEVEL": "WARNING",
+        "HUB_SMTP_HOST": settings.smtp_host,
+        "HUB_SMTP_PORT": str(settings.smtp_port),
+        "HUB_WORKER_HEARTBEAT_SECONDS": str(settings.worker_heartbeat_seconds),
+    }
+
+
 class HubServer:
     """``hub serve`` in a process of its own, configured like the test's hub: without a job
     worker, or with one in the same process (``worker=True``) sending through the test's SMTP
@@ -172,22 +192,7 @@ class HubServer:
     def __init__(self, settings: Settings, log_path: Path, *, worker: bool = False) -> None:
         self.port = _free_port()
         self.log_path = log_path
-        env = {
-            **os.environ,
-            "HUB_ENV": "test",
-            "HUB_SECRET_KEY": settings.secret_key,
-            "HUB_DATABASE_URL": settings.resolved_database_url,
-            "HUB_REDIS_URL": settings.redis_url or "",
-            "HUB_REDIS_PREFIX": settings.redis_prefix,
-            "HUB_VAR_DIR": str(settings.var_dir),
-            "HUB_MEDIA_ROOT": str(settings.media_root),
-            "HUB_BASE_URL": self.url,
-            "HUB_DEFAULT_LANGUAGE": "en",
-            "HUB_LOG_LEVEL": "WARNING",
-            "HUB_SMTP_HOST": settings.smtp_host,
-            "HUB_SMTP_PORT": str(settings.smtp_port),
-            "HUB_WORKER_HEARTBEAT_SECONDS": str(settings.worker_heartbeat_seconds),
-        }
+        env = hub_environment(settings, base_url=self.url)
         with log_path.open("wb") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(
                 [

@@ -24,7 +24,7 @@ from hub.db import Database, unit_of_work
 from hub.models import Channel, LinkDay
 from hub.tracking import rollup, service
 from hub.tracking.counter import Keys
-from tests.browser.conftest import HubServer
+from tests.browser.conftest import HubServer, _free_port
 from tests.conftest import Mailbox
 from tests.factories import csrf_from
 from tests.tracking.conftest import make_published
@@ -34,12 +34,6 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(240
 OUTAGE_SECONDS = 10.0
 BEFORE, DURING_BATCH, AFTER = 300, 50, 200
 CONNECTIONS = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:

@@ -18,7 +18,7 @@ from sqlmodel import func, select
 from hub.config import Settings
 from hub.db import Database, unit_of_work
 from hub.models import Channel, LinkDay, Measure, ReachTotal, TrackedLink
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import ROOT, hub_environment
 from tests.tracking.conftest import Published, make_published
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -75,19 +75,10 @@ async def seed(db: Database, settings: Settings) -> list[Published]:
 
 
 def rebuild_process(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        "HUB_ENV": "test",
-        "HUB_SECRET_KEY": settings.secret_key,
-        "HUB_DATABASE_URL": settings.resolved_database_url,
-        "HUB_VAR_DIR": str(settings.var_dir),
-        "HUB_MEDIA_ROOT": str(settings.media_root),
-        "HUB_LOG_LEVEL": "WARNING",
-        "PATH": "/usr/bin:/bin",
-    }
     return subprocess.Popen(
         [sys.executable, "-m", "hub", "reports", "rebuild"],
         cwd=ROOT,
-        env=env,
+        env=hub_environment(settings, base_url="http://127.0.0.1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

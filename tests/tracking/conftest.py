@@ -68,7 +68,7 @@ def store(settings: Settings, data: bytes, extension: str) -> str:
     return key
 
 
-async def _material(
+async def stored_material(
     session: object, settings: Settings, data: bytes, kind: MaterialKind, ext: str, ctype: str
 ) -> Material:
     key = store(settings, data, ext)
@@ -110,7 +110,7 @@ async def make_published(
             await campaigns.set_variant(
                 session, campaign, message, language=language, text=text, title=title
             )
-        film_material = await _material(
+        film_material = await stored_material(
             session, settings, film_bytes, MaterialKind.film, "mp4", "video/mp4"
         )
         film_material.processing_status = ProcessingStatus.done
@@ -129,7 +129,7 @@ async def make_published(
                 material_id=film_material.id,
                 title=f"Film ({language})",
             )
-        poster_material = await _material(
+        poster_material = await stored_material(
             session, settings, samples.png(40, 40), MaterialKind.image, "png", "image/png"
         )
         poster = await campaigns.create_item(
