@@ -65,22 +65,24 @@ from starlette.responses import FileResponse, PlainTextResponse
 from starlette.routing import Route
 
 from hub.materials.serve import file_response
+from hub.materials.storage import LocalStorage
 
-FILE = Path(os.environ["BENCH_FILE"])
+STORAGE = LocalStorage(Path(os.environ["BENCH_MEDIA"]))
 KEY = os.environ["BENCH_KEY"]
+FILE = STORAGE.path(KEY)
 NAME = "Vaccination før vinteren.mp4"
 
 
 async def hub(request):
-    return file_response(
-        request, FILE, content_type="video/mp4", download_name=NAME, etag=KEY
+    return await file_response(
+        request, STORAGE, KEY, content_type="video/mp4", download_name=NAME, etag=KEY
     )
 
 
 async def accel(request):
-    return file_response(
-        request, FILE, content_type="video/mp4", download_name=NAME, etag=KEY,
-        accel_prefix=os.environ["BENCH_ACCEL_PREFIX"], accel_key=f"{KEY[:2]}/{KEY}",
+    return await file_response(
+        request, STORAGE, KEY, content_type="video/mp4", download_name=NAME, etag=KEY,
+        accel_prefix=os.environ["BENCH_ACCEL_PREFIX"],
     )
 
 
@@ -354,7 +356,7 @@ def main() -> int:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "BENCH_FILE": str(film),
+            "BENCH_MEDIA": str(work / "media"),
             "BENCH_KEY": key,
             "BENCH_ACCEL_PREFIX": ACCEL_PREFIX,
         }

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never protect a real deployment: the empty string and the placeholders
@@ -38,7 +38,20 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     redis_prefix: str = "hub:"
+    # Material files: on local disk under media_root ("local"), or in an S3-compatible bucket
+    # ("s3": AWS S3, MinIO, Ceph...), which every web and worker process shares. With S3,
+    # media_root only holds uploads while they arrive and films while they are processed.
+    media_store: Literal["local", "s3"] = "local"
     media_root: Path = Path("media")
+    s3_bucket: str = ""
+    # Keys are stored under this prefix in the bucket (e.g. "hub/"), so it may be shared.
+    s3_prefix: str = ""
+    # An S3-compatible server's address; empty for AWS itself.
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    # Empty: boto3's own credential chain (environment, instance role, ~/.aws).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
     # Internal location prefix (e.g. "/_protected_media/") of a fronting nginx: downloads then
     # answer with X-Accel-Redirect and nginx sends the file. Empty: the hub sends it itself.
     media_accel_redirect: str = ""
@@ -113,6 +126,18 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"HUB_SMS_GATEWAY_BODY is not valid JSON: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _media_store_complete(self) -> Settings:
+        if self.media_store == "s3":
+            if not self.s3_bucket:
+                raise ValueError("HUB_MEDIA_STORE=s3 needs HUB_S3_BUCKET.")
+            if self.media_accel_redirect:
+                raise ValueError(
+                    "HUB_MEDIA_ACCEL_REDIRECT works with local media only: nginx cannot send "
+                    "files from an S3 bucket."
+                )
+        return self
 
     @field_validator("base_url")
     @classmethod

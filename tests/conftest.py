@@ -31,7 +31,9 @@ from hub.config import Settings
 from hub.db import Database
 from hub.embedded_redis import EmbeddedRedis
 from hub.main import create_app
+from hub.materials.storage import LocalStorage, Storage
 from hub.migrate import upgrade
+from tests.s3_server import MotoServer, s3_storage
 
 DB_KIND = os.environ.get("HUB_TEST_DATABASE", "sqlite")
 RUN_ID = secrets.token_hex(4)
@@ -158,6 +160,24 @@ def smtp_server() -> Iterator[Mailbox]:
     controller.start()
     yield mailbox
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's S3 server in a process of its own (started on first use)."""
+    server = MotoServer(_free_port(), tmp_path_factory.mktemp("moto") / "moto.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def media_store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each media store in turn: local disk, and a new bucket on moto's S3 server."""
+    if request.param == "local":
+        return LocalStorage(tmp_path / "media")
+    server: MotoServer = request.getfixturevalue("s3_server")
+    return s3_storage(server, tmp_path / "media" / "tmp")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from hub.db import unit_of_work
 from hub.i18n import _
 from hub.materials import film
 from hub.materials.service import PROCESS_FILM_JOB
-from hub.materials.storage import LocalStorage
+from hub.materials.storage import storage_for
 from hub.models import Material, MaterialKind, ProcessingStatus, utcnow
 from hub.state import HubState
 
@@ -56,7 +56,7 @@ async def process_film(ctx: dict[str, Any], material_id: int) -> str:
             try:
                 # ffmpeg runs outside any transaction: no connection (or SQLite lock) is held.
                 outputs = await film.make_renditions(
-                    LocalStorage(state.settings.media_root),
+                    storage_for(state.settings),
                     sha256=sha256,
                     source_key=source_key,
                     extension=extension,
@@ -108,7 +108,7 @@ async def _record_success(state: HubState, material_id: int, outputs: film.FilmO
             material.whatsapp_size = outputs.whatsapp_size
             return True
     # Deleted while it was processed: its renditions belong to nobody.
-    storage = LocalStorage(state.settings.media_root)
+    storage = storage_for(state.settings)
     for key in (outputs.poster_key, outputs.whatsapp_key):
         await asyncio.to_thread(storage.delete, key)
     return False
@@ -154,7 +154,7 @@ STALE_TEMP_SECONDS = 6 * 3600
 async def clean_temp_files(ctx: dict[str, Any]) -> int:
     """Delete temp files that crashed uploads or film jobs left behind (hourly)."""
     state: HubState = ctx["hub"]
-    storage = LocalStorage(state.settings.media_root)
+    storage = storage_for(state.settings)
 
     def sweep() -> int:
         cutoff = time.time() - STALE_TEMP_SECONDS

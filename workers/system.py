@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from hub.config import Settings
 from hub.db import Database, unit_of_work
-from hub.materials.storage import LocalStorage
+from hub.materials.storage import storage_for
 from hub.models import utcnow
 from hub.state import HubState
 from hub.system import retention
@@ -31,9 +32,9 @@ async def run_retention(db: Database, settings: Settings) -> dict[str, int]:
         pruned = await retention.prune(session, now=utcnow(), days=settings.retention_days)
     # The rows are gone for good: now their files (a crash here leaves files nobody points to,
     # never a row pointing to no file).
-    storage = LocalStorage(settings.media_root)
+    storage = storage_for(settings)
     for key in pruned.keys:
-        storage.delete(key)
+        await asyncio.to_thread(storage.delete, key)
     result = {
         "photos": pruned.photos,
         "downloads": pruned.downloads,

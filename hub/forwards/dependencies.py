@@ -14,7 +14,7 @@ from hub.errors import NotFound
 from hub.forwards import service
 from hub.i18n import _
 from hub.materials import serve
-from hub.materials.storage import LocalStorage
+from hub.materials.storage import Storage
 from hub.models import Campaign, ForwardReport
 from hub.schemas import IdPath
 from hub.state import HubState
@@ -61,18 +61,18 @@ async def evidence_response(
     session: AsyncSession,
     report: ForwardReport,
     *,
-    storage: LocalStorage,
+    storage: Storage,
     state: HubState,
 ) -> Response:
     """The report's photo, inline (only images are ever stored as evidence)."""
     material = await service.evidence_of(session, report)
-    return serve.file_response(
+    return await serve.file_response(
         request,
-        storage.path(material.storage_key),
+        storage,
+        material.storage_key,
         content_type=material.content_type,
         etag=material.sha256,
         download_name=f"report-{report.id}.{material.extension}",
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=storage.relative(material.storage_key),
         inline=True,
     )

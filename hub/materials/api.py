@@ -16,7 +16,7 @@ from hub.dependencies import SessionDep
 from hub.errors import BadRequest
 from hub.i18n import _
 from hub.materials import service
-from hub.materials.storage import LocalStorage, Storage
+from hub.materials.storage import Storage, storage_for
 from hub.materials.upload import ReceivedUpload, discard_upload, receive_upload
 from hub.models import Material, MaterialKind, ProcessingStatus
 from hub.schemas import IdPath, problems
@@ -24,12 +24,12 @@ from hub.schemas import IdPath, problems
 router = APIRouter(prefix="/api/v1/materials", tags=["materials"])
 
 
-def get_storage(request: Request) -> LocalStorage:
-    """The media storage (local disk under HUB_MEDIA_ROOT; never served as static files)."""
-    return LocalStorage(request.state.hub.settings.media_root)
+def get_storage(request: Request) -> Storage:
+    """The media store the settings name (never served as static files)."""
+    return storage_for(request.state.hub.settings)
 
 
-StorageDep = Annotated[LocalStorage, Depends(get_storage)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 class MaterialRead(BaseModel):

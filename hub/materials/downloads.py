@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
@@ -23,8 +23,8 @@ from hub.dependencies import SessionDep, StateDep
 from hub.errors import NotFound
 from hub.i18n import _
 from hub.materials import serve, signing
-from hub.materials.api import get_storage
-from hub.materials.storage import LocalStorage
+from hub.materials.api import StorageDep
+from hub.materials.storage import Storage
 from hub.models import (
     Campaign,
     CampaignItem,
@@ -42,7 +42,6 @@ router = APIRouter(tags=["downloads"])
 # The uploaded file, a film's WhatsApp-ready MP4 and poster frame, and a film's captions (the
 # variant's captions file, a material of its own).
 Rendition = Literal["original", "whatsapp", "poster", "captions"]
-StorageDep = Annotated[LocalStorage, Depends(get_storage)]
 
 
 class SharedLink(BaseModel):
@@ -129,7 +128,7 @@ async def _serve(
     request: Request,
     session: AsyncSession,
     state: HubState,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     material: Material,
     item: CampaignItem,
@@ -138,14 +137,14 @@ async def _serve(
     organisation_id: int | None,
 ) -> Response:
     key, content_type, etag = file_of(material, rendition)
-    response = serve.file_response(
+    response = await serve.file_response(
         request,
-        storage.path(key),
+        storage,
+        key,
         content_type=content_type,
         etag=etag,
         download_name=download_name(item, variant, material, rendition),
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=storage.relative(key),
     )
     if (
         organisation_id is not None
@@ -281,12 +280,12 @@ async def download_material(
     if material is None:
         raise NotFound(_("No such file."))
     key, content_type, etag = file_of(material, rendition)
-    return serve.file_response(
+    return await serve.file_response(
         request,
-        storage.path(key),
+        storage,
+        key,
         content_type=content_type,
         etag=etag,
         download_name=material.original_filename or f"material-{material.id}.{material.extension}",
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=storage.relative(key),
     )

@@ -5,29 +5,34 @@ What a stored film gets: its duration and picture size, a poster frame (JPEG) an
 it is. There is no ffprobe in that package, so :func:`probe` reads what ``ffmpeg -i`` reports.
 
 ffmpeg runs as a child process with its arguments as a list (never a shell), no standard
-input, its own process group and a time limit; it is killed when the limit passes or the job
-is cancelled. Untrusted files are opened with the demuxer their (sniffed) extension names and
-may only read local files, so a film cannot make ffmpeg fetch a URL. Outputs are written to
-storage temp files and committed under keys the server makes from the film's sha256; on any
-failure the temp files are removed and this run's committed outputs deleted again.
+input, its own process group and a time limit; it is killed when the limit passes, when the
+job is cancelled and (on Linux) when the worker dies, even killed hard. Untrusted files are
+opened with the demuxer their (sniffed) extension names and may only read local files, so a
+film cannot make ffmpeg fetch a URL. Outputs are written to storage temp files and committed
+under keys the server makes from the film's sha256; on any failure the temp files are removed
+and this run's committed outputs deleted again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import math
 import os
 import re
+import signal
+import sys
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import imageio_ffmpeg
 
 from hub.i18n import _, lazy
-from hub.materials.storage import Storage, TempFile
+from hub.materials.storage import ObjectMissing, Storage, TempFile
 
 # WhatsApp refuses videos above 16 MB; aim below it so the MP4 container and the rate
 # control's slack still fit.
@@ -160,6 +165,39 @@ async def _read_stderr(stream: asyncio.StreamReader) -> str:
     return joined.decode("utf-8", errors="replace")
 
 
+def _load_prctl() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return cast("Callable[[int, int], int]", prctl)
+
+
+_prctl = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_this_process() -> Callable[[], None] | None:
+    """On Linux: what makes ffmpeg get SIGKILL as soon as the process that started it dies. A
+    worker killed hard (SIGKILL, the OOM killer) runs no cleanup, and its ffmpeg, in a
+    session of its own, would go on transcoding for nobody next to the retry of its job."""
+    if _prctl is None:
+        return None
+    prctl, parent = _prctl, os.getpid()
+
+    def in_child() -> None:
+        # Between fork and exec: one system call, no lock taken, nothing imported.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the call took effect
+            os._exit(1)
+
+    return in_child
+
+
 async def _kill(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
@@ -182,6 +220,7 @@ async def run_ffmpeg(args: Sequence[str], *, time_limit: float) -> _Run:
         # cut-off file and exit as if the film were broken; the worker's shutdown cancels the
         # job, and the job kills ffmpeg.
         start_new_session=True,
+        preexec_fn=_dies_with_this_process(),
     )
     assert process.stderr is not None
     try:
@@ -412,17 +451,28 @@ async def _temp_file(storage: Storage) -> AsyncIterator[TempFile]:
         await asyncio.to_thread(storage.discard, temp)  # nothing to do once committed
 
 
+@contextlib.asynccontextmanager
+async def _local_copy(storage: Storage, key: str) -> AsyncIterator[Path]:
+    """The stored film as a file ffmpeg can read (fetched from a bucket, if that is where it
+    is), removed again afterwards."""
+    try:
+        copy = await asyncio.to_thread(storage.local_copy, key)
+    except ObjectMissing:
+        raise FilmError(_("The film's file is missing from the media storage.")) from None
+    try:
+        yield copy.path
+    finally:
+        await asyncio.to_thread(copy.close)
+
+
 async def make_renditions(
     storage: Storage, *, sha256: str, source_key: str, extension: str
 ) -> FilmOutputs:
     """Probe a stored film and store its poster frame and WhatsApp version (replacing those of
     an earlier run); FilmError with the reason when the film cannot be processed, and then
     nothing made by this run is left in storage."""
-    src = storage.path(source_key)
-    if not await asyncio.to_thread(storage.exists, source_key):
-        raise FilmError(_("The film's file is missing from the media storage."))
     container = DEMUXERS.get(extension.lower())
-    async with _slot():
+    async with _slot(), _local_copy(storage, source_key) as src:
         try:
             info = await probe(src, container=container)
             plan_whatsapp(info)  # too long: say so before any work is done

@@ -14,20 +14,18 @@ ranges with ``If-Range``, but it does not fit as it is:
   (``bench/download.py``), and with its default 64 KiB chunks a full film at a quarter.
 
 So the conditions and the Range header are judged here, and :class:`_FileStream` sends the
-bytes: one ``pread`` of up to 1 MiB per chunk in a worker thread (the first one also opens the
-file), and a disconnect watcher only when there is more than one chunk to send. Several ranges
-get the whole file, which RFC 9110 allows: players never ask for them, and it rules out
-amplification by many overlapping ranges.
+bytes from the media store's range reader: on local disk one ``pread`` of up to 1 MiB per chunk
+in a worker thread (the first one also opens the file), from a bucket the ranged GET's body
+read a chunk at a time; a disconnect watcher runs only when there is more than one chunk.
+Several ranges get the whole file, which RFC 9110 allows: players never ask for them, and it
+rules out amplification by many overlapping ranges.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import unicodedata
 from email.utils import formatdate
-from pathlib import Path
 from urllib.parse import quote
 
 import anyio
@@ -37,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 
 from hub.errors import NotFound
 from hub.i18n import _
+from hub.materials.storage import ObjectMissing, ObjectReader, Storage, StoredObject
 
 CHUNK_SIZE = 1024 * 1024
 # Browsers must revalidate every time (the ETag makes that cheap) and shared caches must
@@ -151,24 +150,32 @@ def _parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
 
 
 class _FileStream(Response):
-    """Bytes ``first``..``last`` (inclusive) of a file, or only the headers for HEAD."""
+    """Bytes ``first``..``last`` (inclusive) of a stored object, or only the headers for HEAD."""
 
     def __init__(
-        self, path: Path, *, status_code: int, headers: dict[str, str], first: int, last: int
+        self,
+        storage: Storage,
+        key: str,
+        *,
+        status_code: int,
+        headers: dict[str, str],
+        first: int,
+        last: int,
     ) -> None:
-        self.path = path
+        self.storage = storage
+        self.key = key
         self.status_code = status_code
         self.background = None
         self.first = first
         self.last = last
         self.init_headers(headers)
 
-    def _open_and_read(self) -> tuple[int, bytes]:
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    def _open_and_read(self) -> tuple[ObjectReader, bytes]:
+        reader = self.storage.open_range(self.key, self.first, self.last)
         try:
-            return fd, os.pread(fd, min(CHUNK_SIZE, self.last - self.first + 1), self.first)
+            return reader, reader.read(min(CHUNK_SIZE, self.last - self.first + 1))
         except BaseException:
-            os.close(fd)
+            reader.close()
             raise
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -182,9 +189,9 @@ class _FileStream(Response):
             await send({"type": "http.response.body", "body": b""})
             return
         try:
-            # Opened before the response starts, so a file that vanished is still a 404.
-            fd, chunk = await anyio.to_thread.run_sync(self._open_and_read)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # Opened before the response starts, so an object that vanished is still a 404.
+            reader, chunk = await anyio.to_thread.run_sync(self._open_and_read)
+        except ObjectMissing:
             raise NotFound(_("The file is no longer available.")) from None
         try:
             await send(start)
@@ -199,16 +206,19 @@ class _FileStream(Response):
                     group.cancel_scope.cancel()  # the client left: stop reading the file
 
                 group.start_soon(stop_on_disconnect)
-                await self._stream(send, fd, chunk)
+                await self._stream(send, reader, chunk)
                 group.cancel_scope.cancel()
         finally:
-            os.close(fd)
+            if self.storage.local:
+                reader.close()  # closing a file descriptor does not block
+            else:
+                await anyio.to_thread.run_sync(reader.close)
 
-    async def _stream(self, send: Send, fd: int, chunk: bytes) -> None:
+    async def _stream(self, send: Send, reader: ObjectReader, chunk: bytes) -> None:
         position = self.first
         while True:
             if not chunk:
-                raise RuntimeError(f"{self.path} is shorter than its Content-Length")
+                raise RuntimeError(f"{self.key} is shorter than its Content-Length")
             position += len(chunk)
             more = position <= self.last
             try:
@@ -218,18 +228,16 @@ class _FileStream(Response):
             if not more:
                 return
             size = min(CHUNK_SIZE, self.last - position + 1)
-            chunk = await anyio.to_thread.run_sync(os.pread, fd, size, position)
+            chunk = await anyio.to_thread.run_sync(reader.read, size)
 
 
-def _stat_file(path: Path) -> os.stat_result:
-    # A stat is a few microseconds on a local disk: not worth a thread.
+async def _stat_object(storage: Storage, key: str) -> StoredObject:
     try:
-        stat_result = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
+        if storage.local:  # a stat is a few microseconds on a local disk: not worth a thread
+            return storage.stat(key)
+        return await anyio.to_thread.run_sync(storage.stat, key)
+    except ObjectMissing:
         raise NotFound(_("The file is no longer available.")) from None
-    if not stat.S_ISREG(stat_result.st_mode):
-        raise NotFound(_("The file is no longer available."))
-    return stat_result
 
 
 def _safe_content_type(content_type: str) -> str:
@@ -241,24 +249,24 @@ def _safe_content_type(content_type: str) -> str:
     return value
 
 
-def file_response(
+async def file_response(
     request: Request,
-    path: Path,
+    storage: Storage,
+    key: str,
     *,
     content_type: str,
     download_name: str,
     etag: str,
     accel_prefix: str = "",
-    accel_key: str = "",
     inline: bool = False,
 ) -> Response:
-    """Answer a GET or HEAD for a file the caller has allowed: 200, 206, 304 or 416.
+    """Answer a GET or HEAD for a stored object the caller has allowed: 200, 206, 304 or 416.
 
     ``etag`` is the content's hash (a strong validator: the stored bytes never change under
-    it). With ``accel_prefix`` the answer is an empty 200 with ``X-Accel-Redirect:
-    <accel_prefix><accel_key>`` and nginx sends the file (and does Range itself); the file is
-    then not looked at here, so ``accel_key`` must name it relative to nginx's internal
-    location. Raises NotFound when the file is missing.
+    it). With ``accel_prefix`` (local storage only) the answer is an empty 200 with
+    ``X-Accel-Redirect: <accel_prefix><the object's path below objects/>`` and nginx sends the
+    file (and does Range itself); the file is then not looked at here. Raises NotFound when the
+    object is missing.
     """
     strong_etag = _strong_etag(etag)
     headers = {
@@ -275,14 +283,14 @@ def file_response(
     if accel_prefix:
         if not_modified:
             return Response(status_code=304, headers=headers)
-        headers["X-Accel-Redirect"] = accel_prefix + quote(accel_key, safe="/")
+        headers["X-Accel-Redirect"] = accel_prefix + quote(storage.relative(key), safe="/")
         headers["Content-Disposition"] = disposition
         return Response(b"", headers=headers, media_type=media_type)
 
-    stat_result = _stat_file(path)
-    size = stat_result.st_size
+    stored = await _stat_object(storage, key)
+    size = stored.size
     headers["Accept-Ranges"] = "bytes"
-    headers["Last-Modified"] = formatdate(stat_result.st_mtime, usegmt=True)
+    headers["Last-Modified"] = formatdate(stored.modified, usegmt=True)
     if not_modified:
         return Response(status_code=304, headers=headers)
 
@@ -305,4 +313,4 @@ def file_response(
     headers["Content-Type"] = media_type
     headers["Content-Disposition"] = disposition
     headers["Content-Length"] = str(last - first + 1)
-    return _FileStream(path, status_code=status, headers=headers, first=first, last=last)
+    return _FileStream(storage, key, status_code=status, headers=headers, first=first, last=last)

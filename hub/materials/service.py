@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -88,8 +87,3 @@ async def _keep_existing(storage: Storage, upload: ReceivedUpload, existing: Mat
     else:
         # Its file went missing (media not restored with the database): this upload is it.
         await asyncio.to_thread(storage.commit, upload.temp, existing.storage_key)
-
-
-def material_path(storage: Storage, material: Material) -> Path:
-    """Where a material's file is (local storage)."""
-    return storage.path(material.storage_key)

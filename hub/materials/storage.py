@@ -1,43 +1,73 @@
-"""Where material files live, behind a small interface: local disk now, S3-compatible later.
+"""Where material files live, behind one small interface: local disk, or an S3-compatible
+bucket (:mod:`hub.materials.s3`) that several machines share. ``HUB_MEDIA_STORE`` chooses.
 
-An upload is written to a temporary object first and only becomes a stored object when it is
-committed under a server-generated key. On local disk both live on the same file system
-(``<root>/tmp`` and ``<root>/objects``), so committing is an atomic rename: the file is never
-copied a second time and a reader never sees half a file.
+An upload is written to a temporary file on local disk first and only becomes a stored object
+when it is committed under a server-generated key. On local disk both live on the same file
+system (``<root>/tmp`` and ``<root>/objects``), so committing is an atomic rename: the file is
+never copied a second time and a reader never sees half a file. In a bucket, committing is an
+upload from that file (in parts, from disk): the object appears whole or not at all.
+
+Objects are read back as byte ranges (:meth:`Storage.open_range`, what downloads stream) or,
+for tools that need a file (ffmpeg), as a local copy (:meth:`Storage.local_copy`), which on
+local disk is the object itself.
 
 The media root is never served as static files; downloads go through routes that check who
 may see the material.
 
-Every method does blocking file-system work: call them from a thread (``asyncio.to_thread``)
-in async code. A :class:`TempFile` is written from one thread at a time.
+Every method does blocking file-system or network work: call them from a thread
+(``asyncio.to_thread``) in async code. A :class:`TempFile` is written from one thread at a
+time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hub.errors import InsufficientStorage
 from hub.i18n import _, lazy
 
+if TYPE_CHECKING:
+    from hub.config import Settings
+
 TEMP_SUFFIX = ".part"
 # sha256 hex + "." + extension, or any other name the server made up: never a path.
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}(\.[a-z0-9]{1,10})?$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}(\.[a-z0-9]{1,10})?$")
 # os.writev takes at most IOV_MAX buffers per call (1024 on Linux).
 _MAX_IOV = 512
 # Start writing a large file to disk while it is still arriving, this much at a time, so the
 # fsync before it is stored has little left to do (and the page cache little dirty to hold).
 WRITEBACK_EVERY = 32 * 1024 * 1024
+COPY_CHUNK = 1024 * 1024
 
 
 class InvalidKey(ValueError):
     """A storage key that the server did not make (a path, a dot-file...)."""
+
+
+class ObjectMissing(FileNotFoundError):
+    """No object is stored under the key."""
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidKey(key)
+    return key
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    modified: float  # POSIX time of the last write
 
 
 STORAGE_FULL = lazy(
@@ -46,7 +76,7 @@ STORAGE_FULL = lazy(
 
 
 @contextlib.contextmanager
-def _disk_full_refused() -> Iterator[None]:
+def disk_full_refused() -> Iterator[None]:
     """A full disk (or quota) is the storage's answer, not a crash: 507 for the upload, whose
     temporary file the caller discards."""
     try:
@@ -69,7 +99,7 @@ class TempFile:
 
     def write(self, buffers: Sequence[bytes | memoryview]) -> None:
         """Append the buffers, in one system call where the kernel allows."""
-        with _disk_full_refused():
+        with disk_full_refused():
             self._write(buffers)
 
     def _write(self, buffers: Sequence[bytes | memoryview]) -> None:
@@ -117,7 +147,7 @@ class TempFile:
             return
         try:
             if sync:
-                with _disk_full_refused():
+                with disk_full_refused():
                     os.fsync(fd)
         finally:
             os.close(fd)
@@ -130,8 +160,29 @@ class TempFile:
         return f"TempFile({self.path.name!r}, size={self.size})"
 
 
+class ObjectReader(Protocol):
+    """The bytes of one range of an object, read in order."""
+
+    def read(self, size: int) -> bytes:
+        """The next bytes, at most ``size``; fewer only at the range's end."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalCopy(Protocol):
+    """An object as a file on local disk, for as long as it is open."""
+
+    path: Path
+
+    def close(self) -> None: ...
+
+
 class Storage(Protocol):
     """What the hub needs from a place that keeps files."""
+
+    # Whether reading the object's size costs as little as a stat (no network round trip).
+    local: bool
 
     def open_temp(self) -> TempFile: ...
 
@@ -139,11 +190,35 @@ class Storage(Protocol):
 
     def discard(self, temp: TempFile) -> None: ...
 
-    def path(self, key: str) -> Path: ...
-
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def stat(self, key: str) -> StoredObject:
+        """Size and time of the object; ObjectMissing when there is none."""
+        ...
+
+    def open_range(self, key: str, first: int, last: int) -> ObjectReader:
+        """Bytes ``first``..``last`` (inclusive); ObjectMissing when there is no object."""
+        ...
+
+    def local_copy(self, key: str) -> LocalCopy:
+        """The object as a local file; ObjectMissing when there is none."""
+        ...
+
+    def keys(self) -> Iterator[str]:
+        """Every stored key (for backups)."""
+        ...
+
+    def put_file(self, source: Path, key: str) -> None:
+        """Store a copy of a local file as ``key`` (for restores)."""
+        ...
+
+    def relative(self, key: str) -> str:
+        """Where nginx finds the object below its internal location (local disk only)."""
+        ...
+
+    def temp_files(self) -> list[Path]: ...
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -154,14 +229,47 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-class LocalStorage:
-    """Files under one directory: ``tmp/<random>.part`` while written,
-    ``objects/<key[:2]>/<key>`` once committed."""
+class _FileRange:
+    """A range of a local file, read with ``pread`` (one system call per chunk)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.tmp_dir = self.root / "tmp"
-        self.objects_dir = self.root / "objects"
+    def __init__(self, path: Path, first: int, last: int) -> None:
+        try:
+            self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectMissing(path.name) from None
+        self._position = first
+        self._last = last
+
+    def read(self, size: int) -> bytes:
+        assert self._fd is not None, "the range is closed"
+        size = min(size, self._last - self._position + 1)
+        if size <= 0:
+            return b""
+        chunk = os.pread(self._fd, size, self._position)
+        self._position += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+@dataclass
+class _InPlace:
+    """A local object is its own local copy: nothing to remove afterwards."""
+
+    path: Path
+
+    def close(self) -> None:
+        return None
+
+
+class StagingArea:
+    """Temporary files on local disk (``tmp_dir``), where uploads arrive and renditions are
+    made before they are committed to the store; shared by every store."""
+
+    tmp_dir: Path
 
     def open_temp(self) -> TempFile:
         """A new, empty temporary file (mode 0600; fails rather than reuse an existing name)."""
@@ -169,17 +277,6 @@ class LocalStorage:
         path = self.tmp_dir / f"{secrets.token_hex(16)}{TEMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         return TempFile(path, os.open(path, flags, 0o600))
-
-    def commit(self, temp: TempFile, key: str) -> None:
-        """Make the temporary file the object ``key``, atomically and durably."""
-        if temp.finished:
-            raise RuntimeError(f"{temp!r} was already committed or discarded")
-        target = self.path(key)
-        temp.close()  # fsync first: a crash must not leave a named but empty object
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.replace(temp.path, target)
-        temp.finished = True
-        _fsync_dir(target.parent)
 
     def discard(self, temp: TempFile) -> None:
         """Remove the temporary file; doing it twice, or after a commit, is harmless."""
@@ -192,10 +289,42 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 temp.path.unlink()
 
+    def temp_files(self) -> list[Path]:
+        """Temporary files left behind (a crash mid-upload); for sweeps and tests."""
+        if not self.tmp_dir.is_dir():
+            return []
+        return sorted(self.tmp_dir.glob(f"*{TEMP_SUFFIX}"))
+
+    @staticmethod
+    def _still_open(temp: TempFile) -> None:
+        if temp.finished:
+            raise RuntimeError(f"{temp!r} was already committed or discarded")
+
+
+class LocalStorage(StagingArea):
+    """Files under one directory: ``tmp/<random>.part`` while written,
+    ``objects/<key[:2]>/<key>`` once committed."""
+
+    local = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        self.objects_dir = self.root / "objects"
+
+    def commit(self, temp: TempFile, key: str) -> None:
+        """Make the temporary file the object ``key``, atomically and durably."""
+        self._still_open(temp)
+        target = self.path(key)
+        temp.close()  # fsync first: a crash must not leave a named but empty object
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.replace(temp.path, target)
+        temp.finished = True
+        _fsync_dir(target.parent)
+
     def relative(self, key: str) -> str:
         """Where ``key`` lives below ``objects/`` (also the X-Accel-Redirect path)."""
-        if not _KEY.fullmatch(key):
-            raise InvalidKey(key)
+        check_key(key)
         return f"{key[:2]}/{key}"
 
     def path(self, key: str) -> Path:
@@ -208,8 +337,77 @@ class LocalStorage:
         with contextlib.suppress(FileNotFoundError):
             self.path(key).unlink()
 
-    def temp_files(self) -> list[Path]:
-        """Temporary files left behind (a crash mid-upload); for sweeps and tests."""
-        if not self.tmp_dir.is_dir():
-            return []
-        return sorted(self.tmp_dir.glob(f"*{TEMP_SUFFIX}"))
+    def stat(self, key: str) -> StoredObject:
+        # A stat is a few microseconds on a local disk: callers need no thread for it.
+        try:
+            result = os.stat(self.path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectMissing(key) from None
+        if not stat.S_ISREG(result.st_mode):
+            raise ObjectMissing(key)
+        return StoredObject(size=result.st_size, modified=result.st_mtime)
+
+    def open_range(self, key: str, first: int, last: int) -> ObjectReader:
+        return _FileRange(self.path(key), first, last)
+
+    def local_copy(self, key: str) -> LocalCopy:
+        path = self.path(key)
+        if not path.is_file():
+            raise ObjectMissing(key)
+        return _InPlace(path)
+
+    def keys(self) -> Iterator[str]:
+        if not self.objects_dir.is_dir():
+            return
+        for path in sorted(self.objects_dir.glob("*/*")):
+            if path.is_file() and KEY_PATTERN.fullmatch(path.name):
+                yield path.name
+
+    def put_file(self, source: Path, key: str) -> None:
+        temp = self.open_temp()
+        try:
+            with source.open("rb") as reader:
+                while chunk := reader.read(COPY_CHUNK):
+                    temp.write([chunk])
+            self.commit(temp, key)
+        finally:
+            self.discard(temp)
+
+
+def storage_for(settings: Settings) -> Storage:
+    """The media store the settings name; one per configuration and process (an S3 client is
+    costly to make, and safe to share between threads)."""
+    if settings.media_store == "s3":
+        return _s3_storage(
+            settings.s3_bucket,
+            settings.s3_prefix,
+            settings.s3_endpoint_url,
+            settings.s3_region,
+            settings.s3_access_key_id,
+            settings.s3_secret_access_key,
+            Path(settings.media_root).resolve(),
+        )
+    return LocalStorage(settings.media_root)
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_storage(
+    bucket: str,
+    prefix: str,
+    endpoint_url: str,
+    region: str,
+    access_key_id: str,
+    secret_access_key: str,
+    staging: Path,
+) -> Storage:
+    from hub.materials.s3 import S3Storage  # boto3 is imported only where S3 is used
+
+    return S3Storage(
+        bucket=bucket,
+        prefix=prefix,
+        endpoint_url=endpoint_url or None,
+        region=region or None,
+        access_key_id=access_key_id or None,
+        secret_access_key=secret_access_key or None,
+        staging=staging / "tmp",
+    )

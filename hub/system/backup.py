@@ -1,5 +1,7 @@
 """``hub backup`` and ``hub restore``: the database and the media files in one .tar.gz.
 
+The media come from (and go back to) the configured media store, local disk or a bucket.
+
 The database is copied while the hub runs: SQLite through its online backup API, PostgreSQL with
 ``pg_dump --format=custom``. Media objects are immutable once written (a new version is a new
 object), so copying them file by file while uploads go on is safe: an upload after the database
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from hub import __version__
 from hub.config import Settings
+from hub.materials.storage import InvalidKey, Storage, check_key, storage_for
 from hub.models import utcnow
 
 SQLITE_NAME = "database.sqlite3"
@@ -66,9 +69,8 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()[:2000]}")
 
 
-def _media_files(settings: Settings) -> list[Path]:
-    objects = Path(settings.media_root) / "objects"
-    return sorted(p for p in objects.rglob("*") if p.is_file()) if objects.is_dir() else []
+def _arcname(key: str) -> str:
+    return f"{MEDIA}/{key[:2]}/{key}"
 
 
 def backup(settings: Settings, target: Path) -> Summary:
@@ -88,23 +90,27 @@ def backup(settings: Settings, target: Path) -> Summary:
         else:
             kind, name = "postgresql", PG_NAME
             _run([_tool("pg_dump"), "--format=custom", f"--file={work / name}", _pg_url(settings)])
-        files = _media_files(settings)
+        storage = storage_for(settings)
+        keys = sorted(storage.keys())
         manifest = {
             "hub_version": __version__,
             "created_at": utcnow().isoformat(),
             "database": kind,
-            "media_files": len(files),
+            "media_files": len(keys),
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         partial = target.with_name(target.name + ".part")
         with tarfile.open(partial, "w:gz") as archive:
             archive.add(work / MANIFEST, arcname=MANIFEST)
             archive.add(work / name, arcname=name)
-            objects = Path(settings.media_root) / "objects"
-            for path in files:
-                archive.add(path, arcname=f"{MEDIA}/{path.relative_to(objects).as_posix()}")
+            for key in keys:
+                local = storage.local_copy(key)  # a bucket's object is fetched one at a time
+                try:
+                    archive.add(local.path, arcname=_arcname(key))
+                finally:
+                    local.close()
         partial.replace(target)
-    return Summary(database=kind, media_files=len(files), size=target.stat().st_size)
+    return Summary(database=kind, media_files=len(keys), size=target.stat().st_size)
 
 
 def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -154,7 +160,7 @@ def restore(settings: Settings, source: Path, *, force: bool, has_users: bool) -
                     str(work / PG_NAME),
                 ]
             )
-        count = _restore_media(work / MEDIA, Path(settings.media_root) / "objects")
+        count = _restore_media(work / MEDIA, storage_for(settings))
     return Summary(database=str(kind), media_files=count, size=source.stat().st_size)
 
 
@@ -169,13 +175,15 @@ def _restore_sqlite(copy: Path, target: Path) -> None:
         source.close()
 
 
-def _restore_media(media: Path, objects: Path) -> int:
+def _restore_media(media: Path, storage: Storage) -> int:
     count = 0
     if not media.is_dir():
         return count
     for path in sorted(p for p in media.rglob("*") if p.is_file()):
-        destination = objects / path.relative_to(media)
-        destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
+        try:
+            key = check_key(path.name)
+        except InvalidKey:
+            raise BackupError(f"Not a hub backup: {path.name} is not a media object.") from None
+        storage.put_file(path, key)
         count += 1
     return count

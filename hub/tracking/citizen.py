@@ -184,14 +184,14 @@ async def landing_file(
         raise NotFound(_("This file does not exist."))
     variant, item = found
     key, content_type, etag = file_of(material, rendition)
-    return serve.file_response(
+    return await serve.file_response(
         request,
-        storage.path(key),
+        storage,
+        key,
         content_type=content_type,
         etag=etag,
         download_name=download_name(item, variant, material, rendition),
         accel_prefix=state.settings.media_accel_redirect,
-        accel_key=storage.relative(key),
         inline=not download,
     )
 

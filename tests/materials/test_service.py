@@ -60,5 +60,5 @@ async def test_the_same_file_stored_twice_at_once_is_kept_once(
     assert material_a.id == material_b.id
     async with unit_of_work(db, None, write=False) as session:
         assert len((await session.exec(select(Material))).all()) == 1
-    assert files_in(storage.root) == [service.material_path(storage, material_a)]
-    assert service.material_path(storage, material_a).read_bytes() == content
+    assert files_in(storage.root) == [storage.path(material_a.storage_key)]
+    assert storage.path(material_a.storage_key).read_bytes() == content

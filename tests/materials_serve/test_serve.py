@@ -1,6 +1,7 @@
 """Downloads: Range, ETag/If-None-Match, file names, headers, HEAD and X-Accel-Redirect.
 
-A small app of its own calls `file_response` the way the hub's download routes do.
+A small app of its own calls `file_response` the way the hub's download routes do, with the
+object in each media store: on local disk, and in a bucket of moto's S3 server.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import hashlib
 import os
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -23,21 +25,39 @@ from hub.errors import HubError
 from hub.i18n import LanguageMiddleware
 from hub.main import handle_hub_error
 from hub.materials.serve import CHUNK_SIZE, ascii_fallback, content_disposition, file_response
+from hub.materials.storage import LocalStorage, Storage
 
 SIZE = 2 * CHUNK_SIZE + 12345  # more than one chunk, and not a multiple of it
 ACCEL = "/_protected_media/"
 
 
+@dataclass(frozen=True)
+class Obj:
+    """An object in a media store, as a download route names it."""
+
+    storage: Storage
+    key: str
+
+
 @pytest.fixture
-def film(tmp_path: Path) -> tuple[Path, bytes, str]:
+def storage(media_store: Storage) -> Storage:
+    return media_store
+
+
+def put(storage: Storage, key: str, content: bytes, tmp_path: Path) -> Obj:
+    source = tmp_path / f"source-{key}"
+    source.write_bytes(content)
+    storage.put_file(source, key)
+    return Obj(storage, key)
+
+
+@pytest.fixture
+def film(storage: Storage, tmp_path: Path) -> tuple[Obj, bytes, str]:
     content = os.urandom(SIZE)
-    path = tmp_path / "objects" / "ab" / "abcdef"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content)
-    return path, content, hashlib.sha256(content).hexdigest()
+    return put(storage, "abcdef", content, tmp_path), content, hashlib.sha256(content).hexdigest()
 
 
-def make_app(path: Path, etag: str, **options: Any) -> FastAPI:
+def make_app(obj: Obj, etag: str, **options: Any) -> FastAPI:
     app = FastAPI()
     app.add_exception_handler(HubError, handle_hub_error)
     app.add_middleware(LanguageMiddleware)
@@ -45,16 +65,16 @@ def make_app(path: Path, etag: str, **options: Any) -> FastAPI:
     options.setdefault("download_name", "film.mp4")
 
     @app.api_route("/api/file", methods=["GET", "HEAD"])
-    def download(request: Request) -> Response:
-        return file_response(request, path, etag=etag, **options)
+    async def download(request: Request) -> Response:
+        return await file_response(request, obj.storage, obj.key, etag=etag, **options)
 
     return app
 
 
 @pytest.fixture
-async def served(film: tuple[Path, bytes, str]) -> AsyncIterator[httpx.AsyncClient]:
-    path, _content, sha = film
-    async with client_for(make_app(path, sha)) as c:
+async def served(film: tuple[Obj, bytes, str]) -> AsyncIterator[httpx.AsyncClient]:
+    obj, _content, sha = film
+    async with client_for(make_app(obj, sha)) as c:
         yield c
 
 
@@ -76,9 +96,9 @@ def filenames(header: str) -> tuple[str, str]:
 
 
 async def test_full_download_streams_the_exact_bytes_with_the_download_headers(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str]
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str]
 ) -> None:
-    _path, content, sha = film
+    _obj, content, sha = film
     response = await served.get("/api/file")
     assert response.status_code == 200
     assert response.content == content
@@ -126,9 +146,9 @@ async def test_head_gives_the_headers_of_a_get_without_the_body(served: httpx.As
     ],
 )
 async def test_a_range_is_answered_with_206_and_exactly_those_bytes(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str], header: str, first: int, last: int
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str], header: str, first: int, last: int
 ) -> None:
-    _path, content, sha = film
+    _obj, content, sha = film
     response = await served.get("/api/file", headers={"Range": header})
     assert response.status_code == 206
     assert response.headers["content-range"] == f"bytes {first}-{last}/{SIZE}"
@@ -165,7 +185,7 @@ async def test_an_unsatisfiable_or_malformed_range_is_416_with_the_size(
 
 
 async def test_several_ranges_get_the_whole_file(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str]
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str]
 ) -> None:
     response = await served.get("/api/file", headers={"Range": "bytes=0-9,100-199,0-5"})
     assert response.status_code == 200
@@ -174,9 +194,9 @@ async def test_several_ranges_get_the_whole_file(
 
 
 async def test_if_range_serves_the_range_only_while_the_etag_still_matches(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str]
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str]
 ) -> None:
-    _path, content, sha = film
+    _obj, content, sha = film
     same = await served.get("/api/file", headers={"Range": "bytes=0-9", "If-Range": f'"{sha}"'})
     assert same.status_code == 206
     assert same.content == content[:10]
@@ -206,7 +226,7 @@ async def test_if_range_serves_the_range_only_while_the_etag_still_matches(
     ],
 )
 async def test_a_matching_if_none_match_is_304_without_a_body(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str], header: str
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str], header: str
 ) -> None:
     sha = film[2]
     for method in ("GET", "HEAD"):
@@ -221,7 +241,7 @@ async def test_a_matching_if_none_match_is_304_without_a_body(
 
 
 async def test_if_none_match_wins_over_range(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str]
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str]
 ) -> None:
     response = await served.get(
         "/api/file", headers={"If-None-Match": f'"{film[2]}"', "Range": "bytes=0-9"}
@@ -231,7 +251,7 @@ async def test_if_none_match_wins_over_range(
 
 @pytest.mark.parametrize("header", ['"other"', '"other", W/"another"', "", '"abc'])
 async def test_an_if_none_match_for_another_version_gets_the_file(
-    served: httpx.AsyncClient, film: tuple[Path, bytes, str], header: str
+    served: httpx.AsyncClient, film: tuple[Obj, bytes, str], header: str
 ) -> None:
     response = await served.get("/api/file", headers={"If-None-Match": header})
     assert response.status_code == 200
@@ -255,10 +275,10 @@ async def test_an_if_none_match_for_another_version_gets_the_file(
     ],
 )
 async def test_the_file_name_survives_in_filename_star_with_an_ascii_fallback(
-    film: tuple[Path, bytes, str], name: str, fallback: str
+    film: tuple[Obj, bytes, str], name: str, fallback: str
 ) -> None:
-    path, _content, sha = film
-    async with client_for(make_app(path, sha, download_name=name)) as c:
+    obj, _content, sha = film
+    async with client_for(make_app(obj, sha, download_name=name)) as c:
         response = await c.get("/api/file", headers={"Range": "bytes=0-0"})
     header = response.headers["content-disposition"]
     assert header.isascii()
@@ -287,10 +307,10 @@ def test_inline_disposition_for_pictures_shown_in_pages() -> None:
     ],
 )
 async def test_content_type_is_explicit_and_text_gets_a_charset(
-    film: tuple[Path, bytes, str], given: str, sent: str
+    film: tuple[Obj, bytes, str], given: str, sent: str
 ) -> None:
-    path, _content, sha = film
-    async with client_for(make_app(path, sha, content_type=given)) as c:
+    obj, _content, sha = film
+    async with client_for(make_app(obj, sha, content_type=given)) as c:
         response = await c.head("/api/file")
     assert response.headers["content-type"] == sent
     assert "x-evil" not in response.headers
@@ -299,23 +319,26 @@ async def test_content_type_is_explicit_and_text_gets_a_charset(
 # --- missing files and nginx ---------------------------------------------------------------
 
 
-async def test_a_vanished_file_is_404(film: tuple[Path, bytes, str]) -> None:
-    path, _content, sha = film
-    for missing in (path.parent / "gone", path.parent, path / "below-a-file"):
-        async with client_for(make_app(missing, sha)) as c:
+async def test_a_vanished_file_is_404(film: tuple[Obj, bytes, str]) -> None:
+    obj, _content, sha = film
+    missing = [Obj(obj.storage, "gone00")]
+    if isinstance(obj.storage, LocalStorage):  # a directory where the file should be
+        obj.storage.path("dir000").mkdir(parents=True)
+        missing.append(Obj(obj.storage, "dir000"))
+    for gone in missing:
+        async with client_for(make_app(gone, sha)) as c:
             response = await c.get("/api/file", headers={"Accept-Language": "en"})
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["detail"] == "The file is no longer available."
 
 
-async def test_accel_redirect_hands_the_file_to_nginx(film: tuple[Path, bytes, str]) -> None:
-    path, _content, sha = film
+async def test_accel_redirect_hands_the_file_to_nginx(tmp_path: Path) -> None:
+    sha = "0" * 64
     app = make_app(
-        path.parent / "not-needed-here",  # nginx reads the file, not the app
+        Obj(LocalStorage(tmp_path), "abcdef"),  # nginx reads the file, not the app: none here
         sha,
         accel_prefix=ACCEL,
-        accel_key="ab/abcdef",
         download_name="Vaccination før vinteren.mp4",
     )
     async with client_for(app) as c:
@@ -335,11 +358,14 @@ async def test_accel_redirect_hands_the_file_to_nginx(film: tuple[Path, bytes, s
     assert "x-accel-redirect" not in cached.headers
 
 
-def test_an_etag_that_would_break_the_header_is_refused(film: tuple[Path, bytes, str]) -> None:
+async def test_an_etag_that_would_break_the_header_is_refused(
+    film: tuple[Obj, bytes, str],
+) -> None:
     with pytest.raises(ValueError, match="ETag"):
-        file_response(
+        await file_response(
             Request({"type": "http", "method": "GET", "headers": []}),
-            film[0],
+            film[0].storage,
+            film[0].key,
             content_type="video/mp4",
             download_name="x.mp4",
             etag='ab"c',
@@ -347,18 +373,18 @@ def test_an_etag_that_would_break_the_header_is_refused(film: tuple[Path, bytes,
 
 
 async def test_a_file_that_vanishes_before_it_is_sent_is_still_a_404(
-    film: tuple[Path, bytes, str],
+    film: tuple[Obj, bytes, str],
 ) -> None:
-    path, _content, sha = film
+    obj, _content, sha = film
     app = FastAPI()
     app.add_exception_handler(HubError, handle_hub_error)
 
     @app.get("/api/file")
-    def download(request: Request) -> Response:
-        response = file_response(
-            request, path, content_type="video/mp4", download_name="x.mp4", etag=sha
+    async def download(request: Request) -> Response:
+        response = await file_response(
+            request, obj.storage, obj.key, content_type="video/mp4", download_name="x.mp4", etag=sha
         )
-        path.unlink()  # e.g. deleted by an officer between the check and the sending
+        obj.storage.delete(obj.key)  # e.g. deleted by an officer between the check and sending
         return response
 
     async with client_for(app) as c:
@@ -366,10 +392,11 @@ async def test_a_file_that_vanishes_before_it_is_sent_is_still_a_404(
     assert response.status_code == 404
 
 
-async def test_an_empty_file_downloads_as_empty_and_has_no_ranges(tmp_path: Path) -> None:
-    path = tmp_path / "empty"
-    path.write_bytes(b"")
-    async with client_for(make_app(path, "e3b0c442", content_type="text/plain")) as c:
+async def test_an_empty_file_downloads_as_empty_and_has_no_ranges(
+    storage: Storage, tmp_path: Path
+) -> None:
+    empty = put(storage, "empty0", b"", tmp_path)
+    async with client_for(make_app(empty, "e3b0c442", content_type="text/plain")) as c:
         whole = await c.get("/api/file")
         ranged = await c.get("/api/file", headers={"Range": "bytes=0-"})
     assert whole.status_code == 200
@@ -379,12 +406,16 @@ async def test_an_empty_file_downloads_as_empty_and_has_no_ranges(tmp_path: Path
     assert ranged.headers["content-range"] == "bytes */0"
 
 
-async def test_a_client_that_leaves_stops_the_reading(tmp_path: Path) -> None:
-    path = tmp_path / "long"
-    path.write_bytes(os.urandom(8 * CHUNK_SIZE))
+async def test_a_client_that_leaves_stops_the_reading(storage: Storage, tmp_path: Path) -> None:
+    long = put(storage, "long00", os.urandom(8 * CHUNK_SIZE), tmp_path)
     scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.3"}}
-    response = file_response(
-        Request(scope), path, content_type="video/mp4", download_name="x.mp4", etag="abc"
+    response = await file_response(
+        Request(scope),
+        long.storage,
+        long.key,
+        content_type="video/mp4",
+        download_name="x.mp4",
+        etag="abc",
     )
     bodies: list[bytes] = []
 
