@@ -209,5 +209,10 @@ class S3Storage(StagingArea):
                     if KEY_PATTERN.fullmatch(key):
                         yield key
 
+    def check(self) -> str:
+        self._check_staging()
+        self.client.head_bucket(Bucket=self.bucket)  # the bucket is there and ours to use
+        return f"s3 bucket {self.bucket}"
+
     def relative(self, key: str) -> str:
         raise RuntimeError("nginx cannot send objects from a bucket (X-Accel-Redirect)")

@@ -218,6 +218,10 @@ class Storage(Protocol):
         """Where nginx finds the object below its internal location (local disk only)."""
         ...
 
+    def check(self) -> str:
+        """Raise when files cannot be stored now; say where they go otherwise (readiness)."""
+        ...
+
     def temp_files(self) -> list[Path]: ...
 
 
@@ -295,6 +299,11 @@ class StagingArea:
             return []
         return sorted(self.tmp_dir.glob(f"*{TEMP_SUFFIX}"))
 
+    def _check_staging(self) -> None:
+        self.tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(self.tmp_dir, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write to {self.tmp_dir.name}/ of the media root")
+
     @staticmethod
     def _still_open(temp: TempFile) -> None:
         if temp.finished:
@@ -321,6 +330,13 @@ class LocalStorage(StagingArea):
         os.replace(temp.path, target)
         temp.finished = True
         _fsync_dir(target.parent)
+
+    def check(self) -> str:
+        self._check_staging()
+        self.objects_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(self.objects_dir, os.W_OK | os.X_OK):
+            raise PermissionError("cannot write to objects/ of the media root")
+        return "local disk"
 
     def relative(self, key: str) -> str:
         """Where ``key`` lives below ``objects/`` (also the X-Accel-Redirect path)."""

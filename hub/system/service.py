@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.areas import service as areas
+from hub.materials.storage import storage_for
 from hub.models import Area, Organisation, OrganisationArea, OrganisationStatus, Role, User
 from hub.state import HubState
 
@@ -48,10 +49,16 @@ async def _worker(state: HubState) -> Check:
     return Check("worker", True, beat.decode(errors="replace") if isinstance(beat, bytes) else beat)
 
 
+async def _media(state: HubState) -> Check:
+    storage = storage_for(state.settings)
+    return Check("media", True, await asyncio.to_thread(storage.check))
+
+
 async def readiness(state: HubState) -> list[Check]:
-    """Database, Redis and a worker heartbeat, each reported on its own."""
+    """Database, Redis, the media store and a worker heartbeat, each reported on its own."""
     checks = []
-    for name, probe in (("database", _database), ("redis", _redis), ("worker", _worker)):
+    probes = (("database", _database), ("redis", _redis), ("media", _media), ("worker", _worker))
+    for name, probe in probes:
         try:
             checks.append(await asyncio.wait_for(probe(state), CHECK_TIMEOUT_SECONDS))
         except Exception as exc:  # a readiness probe reports every failure, it never raises

@@ -279,6 +279,12 @@ async def test_the_hub_keeps_its_files_in_the_bucket(
         copy.close()
 
 
+async def test_readiness_reports_the_bucket(s3_client: httpx.AsyncClient) -> None:
+    ready = (await s3_client.get("/readyz")).json()["checks"]["media"]
+    assert ready["ok"] is True
+    assert ready["detail"].startswith("s3 bucket hub-")
+
+
 async def test_a_bucket_out_of_reach_is_a_503_that_leaves_nothing(
     settings: Settings, s3_server: MotoServer, db: Database
 ) -> None:
@@ -296,7 +302,9 @@ async def test_a_bucket_out_of_reach_is_a_503_that_leaves_nothing(
                 answer = await client.post(
                     UPLOAD_URL, headers=headers, files={"file": ("a.pdf", samples.pdf())}
                 )
+                media = (await client.get("/readyz")).json()["checks"]["media"]
         assert answer.status_code == 503, answer.text
+        assert media["ok"] is False  # and readiness says why
         assert answer.headers["content-type"] == "application/problem+json"
         assert "storage cannot be reached" in answer.json()["detail"]
         async with db.session(write=False) as session:

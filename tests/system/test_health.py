@@ -23,6 +23,7 @@ async def test_readyz_reports_a_missing_worker(client: httpx.AsyncClient) -> Non
     checks = response.json()["checks"]
     assert checks["database"]["ok"] is True
     assert checks["redis"]["ok"] is True
+    assert checks["media"] == {"ok": True, "detail": "local disk"}
     assert checks["worker"] == {"ok": False, "detail": "no heartbeat from any worker"}
 
 
