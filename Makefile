@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test test-sqlite test-postgresql check-reliability lint format bench messages screenshots services install install-dev clean
+.PHONY: run test test-sqlite test-postgresql check-reliability scale-out lint format bench messages screenshots services install install-dev clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -45,6 +45,11 @@ test-postgresql: install-dev
 check-reliability: install-dev services
 	@if [ -f var/test-postgres.skip ]; then db=sqlite; else db=postgresql; fi; \
 		HUB_TEST_DATABASE=$$db $(BIN)/pytest -q -m reliability $(PYTEST_ARGS)
+
+## make scale-out: PostgreSQL, Redis, two web processes and two workers on this machine;
+## a campaign to 5,000 e-mail contacts and 20,000 clicks (SCALE_OUT_ARGS="--contacts 500 --keep")
+scale-out: install-dev
+	$(PY) scripts/scale_out.py $(SCALE_OUT_ARGS)
 
 services:
 	@bash scripts/ensure-services.sh
