@@ -4,14 +4,16 @@ Docker), a campaign published to 5,000 e-mail contacts and 20,000 clicks on its 
     .venv/bin/python scripts/scale_out.py [--contacts 5000] [--clicks 20000] [--keep]
 
 It starts a PostgreSQL cluster of its own (initdb, on a free loopback port), a Redis server,
-an SMTP sink (aiosmtpd) that counts messages per recipient, two ``hub serve --no-worker`` and
-two ``hub worker`` processes; seeds the partners and their contacts, composes and publishes the
-campaign through the API, waits for every delivery to be final, drives the clicks at both web
-processes and flushes the counts into the daily rollups. It prints a report and exits non-zero
-when a check fails: every contact got exactly one message, every delivery is ``sent``, both
-workers sent, every click was answered 302, and the counted clicks equal the clicks sent, per
-link and in total. It stops only what it started, by process id, and removes its files unless
-``--keep``. Everything is bounded by ``--timeout`` seconds.
+an S3 server (moto's) whose bucket is the media store, an SMTP sink (aiosmtpd) that counts
+messages per recipient, two ``hub serve --no-worker`` and two ``hub worker`` processes, each
+with a media root of its own (``--media local``: one shared directory instead); seeds the
+partners and their contacts, composes and publishes the campaign through the API, waits for
+every delivery to be final, drives the clicks at both web processes and flushes the counts into
+the daily rollups. It prints a report and exits non-zero when a check fails: the upload is in
+the bucket and the other web process serves it, every contact got exactly one message, every
+delivery is ``sent``, both workers sent, every click was answered 302, and the counted clicks
+equal the clicks sent, per link and in total. It stops only what it started, by process id,
+and removes its files unless ``--keep``. Everything is bounded by ``--timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from scale_out.servers import (
     MailSink,
     PostgresCluster,
     RedisServer,
+    S3Server,
     SetupError,
     free_port,
     stop_all,
@@ -97,6 +100,25 @@ async def flush_clicks(env: dict[str, str], work: Path) -> None:
         raise RunFailed(f"hub flush-clicks failed: {out.decode(errors='replace')[-1000:]}")
 
 
+async def check_media(
+    report: Report, client: httpx.AsyncClient, people: world.World, bucket: S3Server, work: Path
+) -> None:
+    """The poster uploaded through web-1 is in the bucket, and web-2, which shares no disk
+    with web-1, serves it whole; no process kept a file on its own disk."""
+    keys = await asyncio.to_thread(bucket.keys)
+    answer = await client.get(f"/api/v1/materials/{people.material_id}/download")
+    on_disk = await asyncio.to_thread(
+        lambda: sorted(str(p.relative_to(work)) for p in work.glob("*-media/objects/**/*"))
+    )
+    report.check(
+        "the upload is in the bucket, served whole by the other web process",
+        answer.status_code == 200 and answer.content == world.tiny_png() and len(keys) == 1,
+        f"{len(keys)} object(s) in the bucket; web-2 answered {answer.status_code}, "
+        f"{len(answer.content)} bytes",
+    )
+    report.check("no hub process kept a file on its own disk", not on_disk, ", ".join(on_disk))
+
+
 def cpu_seconds(processes: list[HubProcess]) -> dict[str, float]:
     """CPU time so far of this process (the clicks' clients) and of each given one."""
     return {"clients": time.process_time(), **{p.name: p.cpu_seconds() for p in processes}}
@@ -111,20 +133,26 @@ async def run(
     def within(seconds: float) -> float:
         return min(deadline, time.monotonic() + seconds)
 
-    with report.phase("start PostgreSQL, Redis, SMTP sink") as note:
+    with report.phase("start PostgreSQL, Redis, S3, SMTP sink") as note:
         cluster = PostgresCluster(work)
         stack.callback(cluster.stop)
         cluster.start()
         redis_server = RedisServer(work)
         stack.callback(redis_server.stop)
         redis_server.start()
+        bucket = S3Server(work) if args.media == "s3" else None
+        if bucket is not None:
+            stack.callback(bucket.stop)
+            bucket.start()
         sink = MailSink()
         stack.callback(sink.stop)
         sink.start()
         await cluster.wait_ready(within(60))
         await cluster.create_database("hub")
         version = await redis_server.wait_ready(within(20))
-        note["note"] = f"(PostgreSQL {cluster.version}, Redis {version})"
+        if bucket is not None:
+            await bucket.wait_ready(within(30))
+        note["note"] = f"(PostgreSQL {cluster.version}, Redis {version}, media {args.media})"
     url = cluster.url("hub")
     with report.phase("migrate"):
         await asyncio.to_thread(upgrade, url)
@@ -135,6 +163,16 @@ async def run(
         note["note"] = f"({len(people.organisation_ids)} organisations, an officer)"
 
     env = hub_env(work, url, redis_server.url, sink.port, contacts)
+    if bucket is not None:
+        env.update(bucket.settings())
+
+    def own_media(name: str, process_env: dict[str, str]) -> dict[str, str]:
+        """With the bucket, each process gets a media root (its staging disk) of its own, as
+        on separate machines: nothing is shared but the bucket."""
+        if bucket is None:
+            return process_env
+        return {**process_env, "HUB_MEDIA_ROOT": str(work / f"{name}-media")}
+
     with report.phase(f"start {WEB} web processes and {WORKERS} workers"):
         webs = []
         for n in range(1, WEB + 1):
@@ -143,8 +181,12 @@ async def run(
             web_env = {**env, "HUB_BASE_URL": f"http://127.0.0.1:{port}"}
             web_env["HUB_LOG_LEVEL"] = "WARNING"
             command = ["serve", "--no-worker", "--port", str(port)]
-            webs.append(HubProcess(f"web-{n}", command, web_env, work, port))
-        workers = [HubProcess(f"worker-{n}", ["worker"], env, work) for n in range(1, WORKERS + 1)]
+            name = f"web-{n}"
+            webs.append(HubProcess(name, command, own_media(name, web_env), work, port))
+        workers = [
+            HubProcess(f"worker-{n}", ["worker"], own_media(f"worker-{n}", env), work)
+            for n in range(1, WORKERS + 1)
+        ]
         stack.callback(stop_all, [*webs, *workers])
         ready = within(90)
         await asyncio.gather(*(w.wait_web(ready) for w in webs))
@@ -157,6 +199,8 @@ async def run(
         await world.compose(officer[0], people)
     with report.phase("publish (API, web-2)"):
         await world.publish(officer[-1], people)
+    if bucket is not None:
+        await check_media(report, officer[-1], people, bucket, work)
     with report.phase(f"deliver {contacts} e-mails") as note:
         settled = await traffic.wait_settled(db, people.campaign_id, contacts, deadline)
         facts = await traffic.delivery_facts(db, people.campaign_id)
@@ -228,6 +272,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--clicks", type=int, default=20000, help="clicks to drive (20000)")
     parser.add_argument("--concurrency", type=int, default=50, help="clicks at a time (50)")
     parser.add_argument("--timeout", type=float, default=200, help="seconds for it all (200)")
+    parser.add_argument(
+        "--media",
+        choices=("s3", "local"),
+        default="s3",
+        help="media in a bucket of moto's S3 server (s3, the default) or one shared directory",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the files (logs, database)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()

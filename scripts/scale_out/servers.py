@@ -1,6 +1,7 @@
 """The servers of the run, each a process of its own on the loopback and stopped by its id:
-a PostgreSQL cluster (initdb, as the postgres user when we are root), a Redis server, the
-hub's web processes and workers; and the SMTP sink (aiosmtpd, in a thread of the script)."""
+a PostgreSQL cluster (initdb, as the postgres user when we are root), a Redis server, an S3
+server (moto's, the media store every hub process shares), the hub's web processes and
+workers; and the SMTP sink (aiosmtpd, in a thread of the script)."""
 
 from __future__ import annotations
 
@@ -278,6 +279,88 @@ class RedisServer:
                     await asyncio.sleep(0.1)
         finally:
             await client.aclose()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+# --- the media bucket ---------------------------------------------------------------------------
+
+
+class S3Server:
+    """moto's standalone S3 server (a development dependency): the bucket the hub's processes
+    share instead of a disk."""
+
+    BUCKET = "hub-media"
+    REGION = "eu-north-1"
+    ACCESS_KEY = "scale-out"
+    SECRET_KEY = "scale-out-secret"  # noqa: S105  (moto's, on the loopback, for this run)
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.server: Child | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = Path(sys.executable).with_name("moto_server")
+        if not binary.exists():
+            raise SetupError("no moto_server: run `make install-dev` (moto[server])")
+        self.server = Child(
+            "s3",
+            [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
+            self.directory / "s3.log",
+            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+        )
+
+    async def wait_ready(self, deadline: float) -> None:
+        """Wait until it answers, then make the bucket."""
+        async with httpx.AsyncClient(timeout=2) as client:
+            while True:
+                assert self.server is not None
+                if not self.server.alive():
+                    raise SetupError(f"moto_server did not start:\n{self.server.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    await client.get(f"{self.url}/moto-api/")
+                    break
+                if time.monotonic() > deadline:
+                    raise SetupError("moto_server did not answer")
+                await asyncio.sleep(0.1)
+        await asyncio.to_thread(
+            self._client().create_bucket,
+            Bucket=self.BUCKET,
+            CreateBucketConfiguration={"LocationConstraint": self.REGION},
+        )
+
+    def _client(self) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.REGION,
+            aws_access_key_id=self.ACCESS_KEY,
+            aws_secret_access_key=self.SECRET_KEY,
+        )
+
+    def keys(self) -> list[str]:
+        listed = self._client().list_objects_v2(Bucket=self.BUCKET)
+        return sorted(str(entry["Key"]) for entry in listed.get("Contents", []))
+
+    def settings(self) -> dict[str, str]:
+        """The hub's settings for this bucket."""
+        return {
+            "HUB_MEDIA_STORE": "s3",
+            "HUB_S3_BUCKET": self.BUCKET,
+            "HUB_S3_ENDPOINT_URL": self.url,
+            "HUB_S3_REGION": self.REGION,
+            "HUB_S3_ACCESS_KEY_ID": self.ACCESS_KEY,
+            "HUB_S3_SECRET_ACCESS_KEY": self.SECRET_KEY,
+        }
 
     def stop(self) -> None:
         if self.server is not None:

@@ -47,6 +47,7 @@ class World:
     organisation_ids: list[int]
     emails: set[str]
     campaign_id: int = 0
+    material_id: int = 0
     item_ids: dict[str, int] = field(default_factory=dict)
     links: dict[str, int] = field(default_factory=dict)  # code → link id
 
@@ -149,6 +150,7 @@ async def compose(client: httpx.AsyncClient, world: World) -> None:
     world.campaign_id = int(campaign["id"])
     files = {"file": ("plakat.png", tiny_png(), "image/png")}
     material = _ok(await client.post("/api/v1/materials", files=files), 200, 201)
+    world.material_id = int(material["id"])
     variants = {
         "message": {"title": "Vaccinen er gratis", "text": "Vaccinen er gratis. Tag familien med!"},
         "poster": {"title": "Plakat", "material_id": material["id"]},

@@ -1,6 +1,7 @@
 """The scale-out run at full size (``scripts/scale_out.py``): PostgreSQL, Redis, two web
-processes and two workers on this machine, a campaign published to 5,000 e-mail contacts and
-20,000 clicks on its tracked links. Every contact receives exactly one message, every delivery
+processes and two workers on this machine, the media in a bucket of moto's S3 server (no disk
+shared between the processes), a campaign published to 5,000 e-mail contacts and 20,000
+clicks on its tracked links. Every contact receives exactly one message, every delivery
 is sent, both workers send, and the counted clicks equal the clicks sent, per link and in
 total. The script's report is in the test's output and in ``var/scale-out-report.json``."""
 
@@ -67,3 +68,6 @@ def test_scale_out_run_sends_once_and_counts_every_click() -> None:
     assert sum(sent_by_worker) == CONTACTS
     assert report["clicks_sent"] == report["clicks_answered"] == CLICKS
     assert report["clicks_counted"] == report["clicks_final"] == CLICKS
+    checks = report["checks"]
+    assert checks["the upload is in the bucket, served whole by the other web process"]
+    assert checks["no hub process kept a file on its own disk"]
