@@ -180,7 +180,8 @@ async def bench_jobs(env: dict[str, str]) -> None:
         await worker.async_run()
         drained = 2 * JOBS / (time.perf_counter() - start)
         await worker.close()
-        assert worker.jobs_complete == 2 * JOBS, worker.jobs_complete
+        # At least ours: a cron job (the sweep every minute) may run during the drain too.
+        assert worker.jobs_complete >= 2 * JOBS, worker.jobs_complete
     finally:
         keys = [k async for k in queue.pool.scan_iter(match=f"*{settings.redis_prefix}*")]
         if keys:

@@ -157,9 +157,8 @@ async def _serve(settings: Settings, *, host: str, port: int, with_worker: bool)
 def worker(
     burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
 ) -> None:
-    """Run a job worker (the same as `arq workers.WorkerSettings`)."""
-    from workers import build_worker
-    from workers.settings import redis_url_for
+    """Run a job worker: it waits out a Redis outage, and stops cleanly on SIGTERM or Ctrl-C."""
+    from workers.settings import LOST_REDIS, redis_url_for, run_standalone
 
     settings = _settings()
     _logging(settings)
@@ -168,8 +167,11 @@ def worker(
     except RuntimeError as exc:
         typer.echo(f"hub: {exc}", err=True)
         raise typer.Exit(2) from exc
-    job_worker = build_worker(settings, burst=burst)
-    job_worker.run()
+    try:
+        asyncio.run(run_standalone(settings, burst=burst))
+    except LOST_REDIS as exc:  # only a burst run gives up
+        typer.echo(f"hub: the worker lost Redis: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command("flush-clicks")

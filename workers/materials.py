@@ -175,7 +175,8 @@ async def clean_temp_files(ctx: dict[str, Any]) -> int:
 
 
 # A film's job is normally done within minutes; one still pending or running after this long
-# may have lost its job (Redis flushed, a worker killed hard).
+# may have lost its job (Redis flushed; arq gave up after workers were killed in every try: a
+# worker killed once is covered by its lease, see workers/lease.py).
 STALLED_FILM_AGE = timedelta(minutes=10)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +19,31 @@ from hub.config import Settings, load_settings
 from hub.context import REQUEST_ID
 from hub.state import HubState
 from workers import auth, campaigns, distribution, materials, reports, system, tracking
+from workers.lease import leased
 
 log = logging.getLogger("hub.worker")
 
+# Every job holds a short lease on its "in progress" mark (workers/lease.py): the job of a
+# worker killed hard is taken again within seconds.
 FUNCTIONS = [
-    func(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
-    func(auth.send_magic_link, name="auth.send_magic_link", max_tries=2),
-    func(system.noop, name="system.noop"),
-    func(campaigns.notify_correction, name="campaigns.notify_correction", max_tries=3),
     func(
-        campaigns.notify_submission_reviewed,
+        leased(auth.send_invitation),
+        name="auth.send_invitation",
+        max_tries=len(auth.RETRY_DELAYS) + 1,
+    ),
+    func(leased(auth.send_magic_link), name="auth.send_magic_link", max_tries=2),
+    func(leased(system.noop), name="system.noop"),
+    func(leased(campaigns.notify_correction), name="campaigns.notify_correction", max_tries=3),
+    func(
+        leased(campaigns.notify_submission_reviewed),
         name="campaigns.notify_submission_reviewed",
         max_tries=3,
     ),
-    func(distribution.fan_out, name="distribution.fan_out", max_tries=5),
+    func(leased(distribution.fan_out), name="distribution.fan_out", max_tries=5),
     # Not retried by arq: a failed send job's deliveries come back through the sweep.
-    func(distribution.send, name="distribution.send", max_tries=1),
+    func(leased(distribution.send), name="distribution.send", max_tries=1),
     func(
-        materials.process_film,
+        leased(materials.process_film),
         name="materials.process_film",
         max_tries=materials.MAX_TRIES,
         timeout=materials.JOB_TIMEOUT,
@@ -143,6 +151,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
 # Redis went away (refused, reset, timed out): redis-py's errors, and the OSErrors under them.
 LOST_REDIS = (RedisError, OSError)
 RETRY_FIRST, RETRY_MOST = 1.0, 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 async def run_supervised(settings: Settings, **overrides: Any) -> None:
@@ -161,6 +170,44 @@ async def run_supervised(settings: Settings, **overrides: Any) -> None:
             await _close(worker)
         await asyncio.sleep(delay)
         delay = min(delay * 2, RETRY_MOST)
+
+
+async def run_standalone(settings: Settings, *, burst: bool = False) -> None:
+    """The worker of `hub worker`, supervised like the one `hub serve` runs, until SIGTERM or
+    SIGINT: they cancel the running jobs, as arq's own worker does (arq runs them again later),
+    and end it cleanly. A burst run (the jobs queued now, then exit) is not restarted: a lost
+    Redis ends it with the error."""
+    if burst:
+        work = _run_once(settings, burst=True, handle_signals=False)
+    else:
+        work = run_supervised(settings, handle_signals=False)
+    task = asyncio.create_task(work)
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, _stop, task, signum)
+    try:
+        await asyncio.wait({task})
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+        if not task.done():  # this coroutine itself was cancelled
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if not task.cancelled():
+        task.result()  # what ended it, if it was not a signal
+
+
+def _stop(task: asyncio.Task[None], signum: signal.Signals) -> None:
+    log.info("worker.stopping", extra={"signal": signum.name})
+    task.cancel()  # the worker cancels its jobs and closes itself (see run_supervised)
+
+
+async def _run_once(settings: Settings, **overrides: Any) -> None:
+    worker = build_worker(settings, **overrides)
+    try:
+        await worker.async_run()
+    finally:
+        await _close(worker)
 
 
 async def _close(worker: Worker) -> None:
