@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.main import CSP
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECONDS = int(os.environ.get("BENCH_REDIRECT_SECONDS", "10"))
@@ -78,11 +80,14 @@ BROWSER = (
 WHATSAPP_AGENT = "WhatsApp/2.23.20.0 A"
 
 Message = MutableMapping[str, Any]
-# The headers of the hub's 302 besides its location and length (hub.tracking.redirect._COMMON).
+# The headers of the hub's 302 besides its location and length: the redirect's own
+# (hub.tracking.redirect._COMMON) and the security headers it sends for the app.
 REDIRECT_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
 ]
 
 

@@ -96,20 +96,34 @@ PUBLIC_PATHS = ("/static/",)
 _SESSION_COOKIE = f"{SESSION_COOKIE}=".encode()
 
 
+def security_headers(csp: str = CSP, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (the handler's own of the same name win)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", csp.encode()),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class SecurityHeadersMiddleware:
     """The security headers of every answer; and no-store on every answer of the API and
     every answer to a signed-in browser, unless the handler chose its own Cache-Control."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        self.headers = security_headers(CSP, hsts=hsts)
+        self.docs_headers = security_headers(DOCS_CSP, hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+        common = self.docs_headers if path.startswith(DOCS_PATHS) else self.headers
         private = path.startswith("/api/") or any(
             name == b"cookie" and _SESSION_COOKIE in value for name, value in scope["headers"]
         )
@@ -119,16 +133,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _value in headers}
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", csp.encode()),
-                ]
-                if self.hsts:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
-                if no_store:
-                    extra.append((b"cache-control", b"no-store"))
+                extra = [*common, (b"cache-control", b"no-store")] if no_store else common
                 headers.extend(h for h in extra if h[0] not in present)
                 message["headers"] = headers
             await send(message)
@@ -349,22 +354,20 @@ def _freeze_startup_objects() -> bool:
 
 class HubApp(FastAPI):
     """The hub's app, with the citizen's click (``/s/{code}``) answered before any routing
-    or middleware (:mod:`hub.tracking.redirect`), and the security headers on every answer:
-    outside everything else, so the click and an unexpected error's page get them too."""
+    or middleware (:mod:`hub.tracking.redirect`, which sends the security headers itself), and
+    the security headers on every other answer: outside everything else, so an unexpected
+    error's page gets them too."""
 
     def __init__(self, *, redirector: Redirector, hsts: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.redirector = redirector
-        self._with_headers = SecurityHeadersMiddleware(self._dispatch, hsts=hsts)
+        self._with_headers = SecurityHeadersMiddleware(super().__call__, hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._with_headers(scope, receive, send)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(REDIRECT_PREFIX):
             await self.redirector(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await self._with_headers(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         return openapi_schema(self)
@@ -390,7 +393,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.close()
 
     app = HubApp(
-        redirector=Redirector(counter),
+        redirector=Redirector(counter, security_headers(hsts=settings.secure_cookies)),
         hsts=settings.secure_cookies,
         title="Partner Hub",
         version=__version__,

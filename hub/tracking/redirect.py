@@ -5,7 +5,8 @@ from a Redis hash, and only a code seen nowhere yet is looked up in the database
 remembered in both). The click is counted in memory (:mod:`hub.tracking.counter`) and the
 answer is a bare 302 to the link's own landing page; no cookie, nothing about the visitor
 stored. FastAPI's routing and middleware would cost three quarters of the throughput
-(``bench/redirect.py``), so this is plain ASGI.
+(``bench/redirect.py``), so this is plain ASGI, and it sends the hub's security headers itself
+(made once, given by the app) rather than through the middleware that adds them elsewhere.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 from sqlmodel import select
@@ -54,8 +56,13 @@ def valid_code(code: str) -> bool:
 class Redirector:
     """One per app: the code cache and the click counter of this web process."""
 
-    def __init__(self, counter: ClickCounter) -> None:
+    def __init__(
+        self, counter: ClickCounter, security_headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         self.counter = counter
+        # Ours first (no-referrer, no-store); then the app's that we do not set ourselves.
+        ours = {name for name, _value in _COMMON}
+        self._headers = [*_COMMON, *(h for h in security_headers if h[0] not in ours)]
         self._links: dict[str, int] = {}
         self._misses: dict[str, float] = {}
         self._lookups: dict[str, asyncio.Future[int | None]] = {}
@@ -63,7 +70,7 @@ class Redirector:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
-            await _reply(send, 405, [(b"allow", b"GET, HEAD")], b"")
+            await self._reply(send, 405, [(b"allow", b"GET, HEAD")], b"")
             return
         code = scope["path"][len(PREFIX) :]
         link_id = self._links.get(code)
@@ -73,11 +80,11 @@ class Redirector:
             except Exception:  # the database is away: say so, and let the visitor retry
                 log.warning("tracking.resolve_failed", exc_info=True)
                 headers = [(b"retry-after", b"10"), (b"content-type", b"text/plain")]
-                await _reply(send, 503, headers, b"Try again in a moment.", method == "HEAD")
+                await self._reply(send, 503, headers, b"Try again in a moment.", method == "HEAD")
                 return
             if link_id is None:
                 headers = [(b"content-type", b"text/html; charset=utf-8")]
-                await _reply(send, 404, headers, _NOT_FOUND_BODY, method == "HEAD")
+                await self._reply(send, 404, headers, _NOT_FOUND_BODY, method == "HEAD")
                 return
         agent = purpose = b""
         for name, value in scope["headers"]:
@@ -92,7 +99,29 @@ class Redirector:
             client=client[0] if client else "",
             user_agent=agent,
         )
-        await _reply(send, 302, [(b"location", f"/c/{code}".encode())], b"")
+        await self._reply(send, 302, [(b"location", f"/c/{code}".encode())], b"")
+
+    async def _reply(
+        self,
+        send: Send,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        head: bool = False,
+    ) -> None:
+        count_redirect(status)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    *headers,
+                    *self._headers,
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if head else body})
 
     async def _resolve(self, scope: Scope, code: str) -> int | None:
         missed = self._misses.get(code)
@@ -138,21 +167,3 @@ class Redirector:
             self._links.clear()
         self._links[code] = link_id
         return link_id
-
-
-async def _reply(
-    send: Send,
-    status: int,
-    headers: list[tuple[bytes, bytes]],
-    body: bytes,
-    head: bool = False,
-) -> None:
-    count_redirect(status)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, *_COMMON, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"" if head else body})
