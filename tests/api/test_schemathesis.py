@@ -160,6 +160,8 @@ def run(schema: Any) -> tuple[list[str], dict[str, Phase]]:
     reason="runs on the PostgreSQL pass, whose types are stricter (a minute per database)",
 )
 @pytest.mark.parametrize("role", [Role.officer, Role.partner], ids=str)
+# Thousands of calls: about a minute on a quiet machine, several on a busy one.
+@pytest.mark.timeout(900)
 def test_api_conforms_to_its_schema(hub_app: FastAPI, seed: Seed, role: Role) -> None:
     ids = {**seed.ids, "token_id": seed.spare_tokens[role]}
     schema = load_schema(hub_app, role, seed.tokens[role], ids)
