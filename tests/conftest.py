@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -144,6 +145,15 @@ class Mailbox:
     def to(self, address: str) -> list[Message]:
         with self.lock:
             return [m for m in self.messages if address in m["To"]]
+
+    async def arrival(self, address: str, seconds: float) -> bool:
+        """Whether a message to ``address`` arrives within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.to(address):
+                return True
+            await asyncio.sleep(0.1)
+        return False
 
 
 def _free_port() -> int:

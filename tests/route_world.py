@@ -43,7 +43,6 @@ from hub.models import (
     ItemKind,
     MaterialKind,
     Organisation,
-    ProcessingStatus,
     ReportKind,
     Role,
     TokenPurpose,
@@ -55,7 +54,7 @@ from hub.tracking.citizen import share_token
 from hub.tracking.redirect import PREFIX as REDIRECT_PREFIX
 from tests.factories import make_area, make_contact, make_partner, make_user
 from tests.materials import samples
-from tests.tracking.conftest import store, stored_material
+from tests.tracking.conftest import processed_film, stored_material
 
 ROLES = ("anonymous", "member", "coordinator", "officer", "admin")
 # "mixed": the path's first object is the own organisation's, the ones after it the other's
@@ -243,13 +242,7 @@ async def _organisation_things(
             await campaigns.set_variant(
                 session, campaign, message, language=language, text="Tag familien med."
             )
-        film_material = await stored_material(
-            session, settings, film_bytes, MaterialKind.film, "mp4", "video/mp4"
-        )
-        film_material.processing_status = ProcessingStatus.done
-        film_material.poster_key = store(settings, samples.jpeg(), "jpg")
-        film_material.whatsapp_key = store(settings, film_bytes, "mp4")
-        film_material.whatsapp_size = len(film_bytes)
+        film_material = await processed_film(session, settings, film_bytes)
         session.add(film_material)
         film = await campaigns.create_item(session, campaign, kind=ItemKind.film, title="Film")
         film_variant = await campaigns.set_variant(

@@ -61,12 +61,7 @@ async def _sign_in_link_arrives(
         f"{base}/login/link", data={"email": email, "csrf_token": csrf_from(form.text)}
     )
     assert answer.status_code == 200, answer.text
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if mailbox.to(email):
-            return True
-        await asyncio.sleep(0.2)
-    return False
+    return await mailbox.arrival(email, seconds)
 
 
 async def test_redirects_answer_and_clicks_survive_a_redis_outage(

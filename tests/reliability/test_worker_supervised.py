@@ -7,7 +7,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -51,15 +50,6 @@ async def send_sign_in_link(db: Database, settings: Settings, user: User) -> Non
         await queue.pool.aclose()
 
 
-async def arrives(mailbox: Mailbox, address: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if mailbox.to(address):
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
 def tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
 
@@ -74,7 +64,7 @@ async def test_the_standalone_worker_takes_jobs_again_after_a_redis_outage_and_s
     worker = start_worker(settings, log)
     try:
         await send_sign_in_link(db, settings, before)
-        assert await arrives(mailbox, before.email, 30), f"no mail before the outage:\n{tail(log)}"
+        assert await mailbox.arrival(before.email, 30), f"no mail before the outage:\n{tail(log)}"
 
         own_redis.stop()
         await asyncio.sleep(OUTAGE_SECONDS)
@@ -82,7 +72,7 @@ async def test_the_standalone_worker_takes_jobs_again_after_a_redis_outage_and_s
         own_redis.start()
 
         await send_sign_in_link(db, settings, after)
-        assert await arrives(mailbox, after.email, 60), f"no mail after the outage:\n{tail(log)}"
+        assert await mailbox.arrival(after.email, 60), f"no mail after the outage:\n{tail(log)}"
         assert worker.poll() is None  # the same process, never restarted
         assert "worker.redis_lost" in log.read_text(errors="replace"), "the outage went unseen"
 

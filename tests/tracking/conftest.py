@@ -85,6 +85,16 @@ async def stored_material(
     return material
 
 
+async def processed_film(session: object, settings: Settings, data: bytes) -> Material:
+    """A stored film whose processing is done: its poster frame and WhatsApp version stored."""
+    material = await stored_material(session, settings, data, MaterialKind.film, "mp4", "video/mp4")
+    material.processing_status = ProcessingStatus.done
+    material.poster_key = store(settings, samples.jpeg(), "jpg")
+    material.whatsapp_key = store(settings, data, "mp4")
+    material.whatsapp_size = len(data)
+    return material
+
+
 async def make_published(
     db: Database, settings: Settings, *, status: str = "published"
 ) -> Published:
@@ -110,13 +120,7 @@ async def make_published(
             await campaigns.set_variant(
                 session, campaign, message, language=language, text=text, title=title
             )
-        film_material = await stored_material(
-            session, settings, film_bytes, MaterialKind.film, "mp4", "video/mp4"
-        )
-        film_material.processing_status = ProcessingStatus.done
-        film_material.poster_key = store(settings, samples.jpeg(), "jpg")
-        film_material.whatsapp_key = store(settings, film_bytes, "mp4")
-        film_material.whatsapp_size = len(film_bytes)
+        film_material = await processed_film(session, settings, film_bytes)
         film = await campaigns.create_item(
             session, campaign, kind=ItemKind.film, title="Film om vaccination"
         )
