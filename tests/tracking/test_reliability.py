@@ -13,7 +13,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -36,6 +38,7 @@ CONNECTIONS = 64
 PROBE_ADDRESS = "203.0.113.77"
 PROBE_AGENT = "PrivacyProbe/9.9 (Linux; Android 14; SM-X999)"
 STEP_TIMEOUT = 120.0
+MAX_UNANSWERED = 5
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -106,19 +109,21 @@ def processes(settings: Settings) -> Iterator[list[WebProcess]]:
                 web.process.wait(timeout=STEP_TIMEOUT)
 
 
-async def _as_a_browser(
-    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str]
-) -> httpx.Response:
-    """One request, sent again once if a kept-alive connection closed before any answer came,
-    as browsers do for a GET or HEAD: the server never read it, so it counted nothing (a click
-    counted twice would show in the exact totals)."""
-    try:
-        return await client.request(method, url, headers=headers)
-    except (httpx.ReadError, httpx.RemoteProtocolError):
-        return await client.request(method, url, headers=headers)
+@dataclass
+class Traffic:
+    """What was sent and what came back. A request whose connection broke before its answer
+    came may or may not have been counted (the server may have read it): it is set apart, and
+    the totals must lie between what was answered and that plus the unanswered ones."""
+
+    answers: list[httpx.Response] = field(default_factory=list)
+    unanswered: Counter[str] = field(default_factory=Counter)
 
 
-async def _traffic(urls: list[str], code: str) -> list[httpx.Response]:
+def _kind(method: str, headers: dict[str, str]) -> str:
+    return "preview" if method == "HEAD" or "WhatsApp" in headers["User-Agent"] else "click"
+
+
+async def _traffic(urls: list[str], code: str) -> Traffic:
     """CLICKS clicks, PREVIEWS previews and HEADS heads, spread over both processes."""
     # Idle connections are dropped by the client well before uvicorn's 5 s keep-alive ends:
     # otherwise, on a loaded machine, a request can meet a connection the server is closing.
@@ -135,20 +140,27 @@ async def _traffic(urls: list[str], code: str) -> list[httpx.Response]:
         queue.put_nowait(("GET", urls[n % 2], {"User-Agent": "WhatsApp/2.24.1.6 A"}))
     for n in range(HEADS):
         queue.put_nowait(("HEAD", urls[n % 2], {"User-Agent": PROBE_AGENT}))
-    answers: list[httpx.Response] = []
+    traffic = Traffic()
 
     async def worker(client: httpx.AsyncClient) -> None:
         while not queue.empty():
             method, base, headers = queue.get_nowait()
-            answers.append(await _as_a_browser(client, method, f"{base}/s/{code}", headers))
+            try:
+                answer = await client.request(method, f"{base}/s/{code}", headers=headers)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                traffic.unanswered[_kind(method, headers)] += 1
+            else:
+                traffic.answers.append(answer)
 
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         await asyncio.wait_for(
             asyncio.gather(*(worker(client) for _ in range(CONNECTIONS))), STEP_TIMEOUT
         )
         # A citizen's landing page from the real server, too.
-        answers.append(await client.get(f"{urls[0]}/c/{code}", headers={"User-Agent": PROBE_AGENT}))
-    return answers
+        traffic.answers.append(
+            await client.get(f"{urls[0]}/c/{code}", headers={"User-Agent": PROBE_AGENT})
+        )
+    return traffic
 
 
 def _dump(db: Database, settings: Settings) -> str:
@@ -189,10 +201,13 @@ async def test_ten_thousand_clicks_across_two_processes_are_counted_exactly(
             language="ar",
             channel=Channel.whatsapp,
         )
-    answers = await _traffic([web.url for web in processes], link.code)
+    traffic = await _traffic([web.url for web in processes], link.code)
+    answers = traffic.answers
     assert all(a.status_code == 302 for a in answers[:-1])
     assert answers[-1].status_code == 200
     assert not [a for a in answers if "set-cookie" in a.headers]
+    # A broken connection is rare on loopback, even on a loaded machine.
+    assert sum(traffic.unanswered.values()) <= MAX_UNANSWERED, traffic.unanswered
 
     # One process stops gracefully (hands over everything); the other is killed hard after
     # a second, which is more than one hand-over interval.
@@ -208,8 +223,9 @@ async def test_ten_thousand_clicks_across_two_processes_are_counted_exactly(
                 )
             )
         ).one()
-    assert clicks == CLICKS
-    assert previews == PREVIEWS + HEADS
+    # Every answered request is counted once; none is counted twice.
+    assert CLICKS - traffic.unanswered["click"] <= clicks <= CLICKS
+    assert PREVIEWS + HEADS - traffic.unanswered["preview"] <= previews <= PREVIEWS + HEADS
     # 98 different agents behind one address (HyperLogLog: within a few percent).
     assert 90 <= uniques <= 106
 
