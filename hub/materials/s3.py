@@ -19,7 +19,9 @@ reached (or refuses) is :class:`StorageUnavailable`, a 503 for the person waitin
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,16 @@ class _Downloaded:
         self.path.unlink(missing_ok=True)
 
 
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One boto3 session per process: it reads S3's service description (a large JSON file)
+    once, not again for every client."""
+    return boto3.session.Session()
+
+
 class S3Storage(StagingArea):
     local = False
 
@@ -131,14 +143,15 @@ class S3Storage(StagingArea):
             # Servers other than AWS (MinIO, Ceph, moto) address buckets by path.
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
-        self.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=config,
-        )
+        with _SESSION_LOCK:  # a session is not thread-safe; the clients it makes are
+            self.client = _session().client(
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=config,
+            )
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
