@@ -62,6 +62,7 @@ from hub.partners import portal as partners_portal
 from hub.partners import webhook as partners_webhook
 from hub.reports import api as reports_api
 from hub.reports import pages as reports_pages
+from hub.routing import NamedRoutes
 from hub.schemas import PROBLEM_JSON, openapi_schema
 from hub.state import HubState
 from hub.system import api as system_api
@@ -503,4 +504,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The routes go after /static, in the order of ROUTERS (the first match wins).
     app.router.routes.extend(_routes())
+    NamedRoutes(app.router).install()
     return app
