@@ -33,6 +33,9 @@ CONTACTS = 2000
 # Every wait below is bounded: the test fails rather than hangs.
 STEP_TIMEOUT = 90.0
 
+# Fault injection: in make check-reliability, beside the scale-out run that sends 5,000 once.
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[str]:

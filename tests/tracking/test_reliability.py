@@ -40,7 +40,8 @@ PROBE_AGENT = "PrivacyProbe/9.9 (Linux; Android 14; SM-X999)"
 STEP_TIMEOUT = 120.0
 MAX_UNANSWERED = 5
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+# Fault injection: in make check-reliability, beside the scale-out run's 20,000 clicks.
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def _free_port() -> int:
