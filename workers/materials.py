@@ -16,7 +16,7 @@ from hub.db import unit_of_work
 from hub.i18n import _
 from hub.materials import film
 from hub.materials.service import PROCESS_FILM_JOB
-from hub.materials.storage import storage_for
+from hub.materials.storage import ObjectMissing, storage_for
 from hub.models import Material, MaterialKind, ProcessingStatus, utcnow
 from hub.state import HubState
 
@@ -171,6 +171,42 @@ async def clean_temp_files(ctx: dict[str, Any]) -> int:
     removed = await asyncio.to_thread(sweep)
     if removed:
         log.info("materials.temp_files_removed", extra={"count": removed})
+    return removed
+
+
+# An upload puts its object in storage a moment before its row is written (see
+# hub.materials.service.store_material): an object no row names after this long never got one.
+ORPHAN_AGE_SECONDS = 24 * 3600
+
+
+async def clean_orphan_objects(ctx: dict[str, Any]) -> int:
+    """Delete stored objects that no material names, a day after they were stored (nightly):
+    an upload whose row never came because the database went away, or a film's rendition
+    made by a job that was killed before it wrote its row."""
+    state: HubState = ctx["hub"]
+    storage = storage_for(state.settings)
+    async with unit_of_work(state.db, state.queue, write=False) as session:
+        rows = await session.exec(
+            select(Material.storage_key, Material.poster_key, Material.whatsapp_key)
+        )
+        named = {key for row in rows for key in row if key}
+
+    def sweep() -> int:
+        cutoff = time.time() - ORPHAN_AGE_SECONDS
+        removed = 0
+        unnamed = set(storage.keys()) - named
+        for key in sorted(unnamed):
+            try:
+                if storage.stat(key).modified < cutoff:
+                    storage.delete(key)
+                    removed += 1
+            except ObjectMissing:
+                continue  # removed meanwhile
+        return removed
+
+    removed = await asyncio.to_thread(sweep)
+    if removed:
+        log.info("materials.orphan_objects_removed", extra={"count": removed})
     return removed
 
 

@@ -87,6 +87,14 @@ CRON_JOBS = [
         unique=True,
     ),
     cron(
+        materials.clean_orphan_objects,
+        name="materials.clean_orphan_objects",
+        hour=4,
+        minute=11,
+        second=0,
+        unique=True,
+    ),
+    cron(
         materials.resume_films,
         name="materials.resume_films",
         minute={3, 13, 23, 33, 43, 53},

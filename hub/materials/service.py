@@ -50,6 +50,12 @@ async def store_material(
         await _keep_existing(storage, upload, existing)
         return existing, False
 
+    # The object goes in first, before any row is written: a large file on its way to a bucket
+    # holds no write lock or open write transaction. Its key is its content hash, so a
+    # repeated or simultaneous upload of the same file puts the same bytes under the same key;
+    # an object whose row never comes (the database went away) is removed by a daily sweep.
+    key = storage_key(upload)
+    await asyncio.to_thread(storage.commit, upload.temp, key)
     is_film = upload.kind == MaterialKind.film
     material = Material(
         sha256=upload.sha256,
@@ -57,7 +63,7 @@ async def store_material(
         content_type=upload.content_type,
         kind=upload.kind,
         extension=upload.extension,
-        storage_key=storage_key(upload),
+        storage_key=key,
         original_filename=upload.original_filename,
         uploaded_by_id=uploaded_by.id if uploaded_by else None,
         processing_status=ProcessingStatus.pending if is_film else ProcessingStatus.none,
@@ -70,11 +76,10 @@ async def store_material(
         existing = await material_by_sha256(session, upload.sha256)
         if existing is None:
             raise
-        await _keep_existing(storage, upload, existing)
+        if existing.storage_key != key:  # named by another extension: this copy is not needed
+            await asyncio.to_thread(storage.delete, key)
         return existing, False
 
-    # The row is flushed first: if the rename fails, the unit of work rolls the row back.
-    await asyncio.to_thread(storage.commit, upload.temp, material.storage_key)
     if is_film:
         assert material.id is not None
         jobs.defer(session, PROCESS_FILM_JOB, material.id)
