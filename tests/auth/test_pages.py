@@ -12,7 +12,15 @@ from hub.auth import service as auth
 from hub.config import Settings
 from hub.db import Database, unit_of_work
 from hub.models import ApiToken, OneTimeToken, Role, TokenPurpose, User, UserSession
-from tests.factories import PASSWORD, csrf_from, csrf_token, login, make_user
+from tests.factories import (
+    PASSWORD,
+    csrf_from,
+    csrf_token,
+    login,
+    make_contact,
+    make_partner,
+    make_user,
+)
 
 EN = {"Accept-Language": "en"}
 
@@ -329,3 +337,26 @@ async def test_sessions_are_stored_hashed(client: httpx.AsyncClient, db: Databas
     assert len(rows) == 1
     assert rows[0].token_hash != raw and raw not in rows[0].token_hash
     assert rows[0].expires_at.tzinfo is not None
+
+
+async def test_api_tokens_are_in_the_staffs_menu_and_on_a_partners_organisation_page(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    tokens_link = 'href="http://testserver/account/tokens"'
+    officer = await make_user(db, role=Role.officer)
+    await login(client, officer.email)
+    dashboard = await client.get("/", headers=EN)
+    nav = dashboard.text.split("<nav", 1)[1].split("</nav>", 1)[0]
+    assert tokens_link in nav
+
+    client.cookies.clear()
+    volunteer = await make_contact(db, await make_partner(db, name="Somali Kvindeforening"))
+    await login(client, volunteer.email)
+    inbox = await client.get("/", headers=EN)
+    assert inbox.status_code == 200
+    assert tokens_link not in inbox.text.split("<nav", 1)[1].split("</nav>", 1)[0]
+    organisation = await client.get("/organisation", headers=EN)
+    assert organisation.status_code == 200
+    section = organisation.text.split('id="api"', 1)[1].split("</section>", 1)[0]
+    assert tokens_link in section and "Your own systems" in section
+    assert (await client.get("/account/tokens", headers=EN)).status_code == 200
