@@ -55,7 +55,8 @@ def forward_texts(
     title = title_of(item, variant)
     body = _body(item, variant)
     event = _event_lines(item, language)
-    more = phrase(language, "read_more")
+    # A film's text says what the link opens; it has no words of its own to go with it.
+    more = phrase(language, "watch" if item.kind is ItemKind.film else "read_more")
     texts: list[ForwardText] = []
     for channel in FORWARD_CHANNELS:
         link = links.get(channel)
@@ -63,7 +64,10 @@ def forward_texts(
             continue
         url = f"{base_url}/s/{link.code}"
         if channel in (Channel.whatsapp, Channel.facebook):
-            text = "\n\n".join(part for part in (f"*{title}*", body, "\n".join(event), url) if part)
+            link_line = f"{more}: {url}" if item.kind is ItemKind.film else url
+            text = "\n\n".join(
+                part for part in (f"*{title}*", body, "\n".join(event), link_line) if part
+            )
             if channel is Channel.facebook:
                 text = text.replace(f"*{title}*", title, 1)
                 action = "https://www.facebook.com/sharer/sharer.php?u=" + quote(url, safe="")

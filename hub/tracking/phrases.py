@@ -12,6 +12,7 @@ FALLBACK = "en"
 PHRASES: dict[str, dict[str, str]] = {
     "da": {
         "read_more": "Læs mere her",
+        "watch": "Se filmen her",
         "scan": "Scan koden med mobilens kamera",
         "copied": "Kopieret",
         "shared_by": "Delt med dig af {name}",
@@ -38,6 +39,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "en": {
         "read_more": "Read more here",
+        "watch": "Watch the film here",
         "scan": "Scan the code with your phone's camera",
         "copied": "Copied",
         "shared_by": "Shared with you by {name}",
@@ -64,6 +66,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "ar": {
         "read_more": "اقرأ المزيد هنا",
+        "watch": "شاهد الفيلم هنا",
         "scan": "امسح الرمز بكاميرا هاتفك",
         "copied": "تم النسخ",
         "shared_by": "شاركه معك {name}",
@@ -90,6 +93,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "so": {
         "read_more": "Halkan ka akhri wax dheeraad ah",
+        "watch": "Halkan ka daawo filimka",
         "scan": "Koodhka ku sawir kamaradda taleefankaaga",
         "copied": "Waa la koobiyeeyay",
         "shared_by": "Waxaa kuula soo wadaagay {name}",
@@ -117,6 +121,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "tr": {
         "read_more": "Daha fazlasını burada okuyun",
+        "watch": "Filmi burada izleyin",
         "scan": "Kodu telefonunuzun kamerasıyla tarayın",
         "copied": "Kopyalandı",
         "shared_by": "{name} sizinle paylaştı",
@@ -144,6 +149,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "ur": {
         "read_more": "مزید یہاں پڑھیں",
+        "watch": "فلم یہاں دیکھیں",
         "scan": "اپنے فون کے کیمرے سے کوڈ اسکین کریں",
         "copied": "کاپی ہو گیا",
         "shared_by": "{name} نے آپ کے ساتھ شیئر کیا",
@@ -170,6 +176,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "fa": {
         "read_more": "بیشتر را اینجا بخوانید",
+        "watch": "فیلم را اینجا ببینید",
         "scan": "کد را با دوربین گوشی خود اسکن کنید",
         "copied": "کپی شد",
         "shared_by": "{name} این را با شما به اشتراک گذاشت",
@@ -196,6 +203,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "de": {
         "read_more": "Hier mehr lesen",
+        "watch": "Den Film hier ansehen",
         "scan": "Scannen Sie den Code mit der Handykamera",
         "copied": "Kopiert",
         "shared_by": "Mit Ihnen geteilt von {name}",
@@ -223,6 +231,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "pl": {
         "read_more": "Więcej tutaj",
+        "watch": "Obejrzyj film tutaj",
         "scan": "Zeskanuj kod aparatem telefonu",
         "copied": "Skopiowano",
         "shared_by": "Udostępnione przez {name}",
@@ -250,6 +259,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "uk": {
         "read_more": "Докладніше тут",
+        "watch": "Дивіться фільм тут",
         "scan": "Відскануйте код камерою телефона",
         "copied": "Скопійовано",
         "shared_by": "Поділився з вами: {name}",

@@ -268,3 +268,34 @@ async def test_no_new_links_once_the_campaign_has_ended(
     vid = await variant_id(db, published.film.id or 0, "so")
     page = await client.get(f"/portal/campaigns/{published.campaign.id}/variants/{vid}/forward")
     assert "This campaign has ended" in page.text and "/links" not in page.text
+
+
+def test_a_films_texts_say_to_watch_it_in_its_language() -> None:
+    from hub.models import CampaignItem, ItemKind, ItemVariant
+    from hub.tracking.forward import forward_texts
+
+    film = CampaignItem(campaign_id=1, kind=ItemKind.film, title="Vaccination", base_language="en")
+    somali = ItemVariant(item_id=1, language="so", title="Tallaalka carruurta", text="")
+    links = {
+        channel: TrackedLink(
+            code=f"code{n}",
+            organisation_id=1,
+            campaign_id=1,
+            item_id=1,
+            language="so",
+            channel=channel,
+        )
+        for n, channel in enumerate((Channel.whatsapp, Channel.newsletter))
+    }
+    texts = {t.channel: t.text for t in forward_texts(film, somali, links, "https://hub.test")}
+    assert texts[Channel.whatsapp] == (
+        "*Tallaalka carruurta*\n\nHalkan ka daawo filimka: https://hub.test/s/code0"
+    )
+    assert texts[Channel.newsletter] == (
+        "Tallaalka carruurta\n\nHalkan ka daawo filimka: https://hub.test/s/code1"
+    )
+
+    message = CampaignItem(campaign_id=1, kind=ItemKind.message, title="Vaccination")
+    words = ItemVariant(item_id=1, language="so", title="Tallaal", text="Kaalay Sabtida.")
+    whatsapp = forward_texts(message, words, links, "https://hub.test")[0]
+    assert whatsapp.text == "*Tallaal*\n\nKaalay Sabtida.\n\nhttps://hub.test/s/code0"
