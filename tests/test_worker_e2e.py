@@ -153,3 +153,47 @@ async def test_invitation_is_skipped_for_users_with_a_password(
         from sqlmodel import select
 
         assert (await session.exec(select(OneTimeToken))).all() == []
+
+
+async def test_hubs_sharing_a_redis_each_get_their_own_scheduled_runs(
+    settings: Settings, redis_url: str
+) -> None:
+    from arq import create_pool
+
+    from hub import jobs
+    from workers.settings import CRON_JOBS, cron_jobs_for
+
+    hubs = [
+        settings.model_copy(update={"redis_prefix": f"{settings.redis_prefix}{name}:"})
+        for name in ("aarhus", "odense")
+    ]
+    schedules = [cron_jobs_for(hub) for hub in hubs]
+    for hub, scheduled in zip(hubs, schedules, strict=True):
+        assert [job.name for job in scheduled] == [
+            f"{hub.redis_prefix}{job.name}" for job in CRON_JOBS
+        ]
+        assert [(job.second, job.minute, job.hour) for job in scheduled] == [
+            (job.second, job.minute, job.hour) for job in CRON_JOBS
+        ]
+        assert not {id(job) for job in scheduled} & {id(job) for job in CRON_JOBS}
+
+    # A worker queues a scheduled run under "<name>:<time in ms>" (arq's own rule): at the
+    # same second both hubs' runs are queued, where one name would have queued only the first.
+    pool = await create_pool(jobs.redis_settings(redis_url))
+    try:
+        when = 1_900_000_000_000
+        for hub, scheduled in zip(hubs, schedules, strict=True):
+            flush = next(job for job in scheduled if job.name.endswith("tracking.flush_clicks"))
+            queued = await pool.enqueue_job(
+                flush.name, _job_id=f"{flush.name}:{when}", _queue_name=hub.queue_name
+            )
+            assert queued is not None
+        # The control: one name for both hubs, as before; the second run is not queued.
+        shared = f"{settings.redis_prefix}tracking.flush_clicks"
+        first, second = [
+            await pool.enqueue_job(shared, _job_id=f"{shared}:{when}", _queue_name=hub.queue_name)
+            for hub in hubs
+        ]
+        assert first is not None and second is None
+    finally:
+        await pool.aclose()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from pathlib import Path
 from typing import Any
 
 from arq import cron, func
+from arq.cron import CronJob
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
@@ -104,6 +106,19 @@ CRON_JOBS = [
 ]
 
 
+def cron_jobs_for(settings: Settings) -> list[CronJob]:
+    """The scheduled jobs of this hub, each a copy named with its Redis prefix.
+
+    arq makes a scheduled run's job id from the job's name and time: hubs sharing one Redis
+    would otherwise skip each other's runs as already queued. Copies, too, because a worker
+    keeps each job's next run time on it.
+    """
+    return [
+        dataclasses.replace(job, name=f"{settings.redis_prefix}{job.name}", next_run=None)
+        for job in CRON_JOBS
+    ]
+
+
 def redis_url_for(settings: Settings) -> str:
     """The configured Redis, else the one a running `hub serve` embedded (see var/redis.url)."""
     if settings.redis_url:
@@ -133,7 +148,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
+        "cron_jobs": cron_jobs_for(settings),
         "queue_name": settings.queue_name,
         "redis_settings": jobs.redis_settings(settings.redis_url),
         "job_serializer": jobs.serialize,
