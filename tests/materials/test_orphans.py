@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -99,7 +98,7 @@ async def test_a_young_orphan_is_kept_and_an_old_one_goes(settings: Settings) ->
     assert list(storage.keys()) == [f"{SHA_FRESH}.pdf"]
 
 
-def _received(storage: Storage, sha: str, extension: str, tmp_path: Path) -> ReceivedUpload:
+def _received(storage: Storage, sha: str, extension: str) -> ReceivedUpload:
     temp = storage.open_temp()
     temp.write([b"%PDF-1.7 the same bytes"])
     temp.close(sync=False)
@@ -115,10 +114,10 @@ def _received(storage: Storage, sha: str, extension: str, tmp_path: Path) -> Rec
 
 
 async def test_the_object_is_stored_before_its_row(
-    store_settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = storage_for(store_settings)
-    upload = _received(storage, SHA_FRESH, "pdf", tmp_path)
+    upload = _received(storage, SHA_FRESH, "pdf")
     seen: list[bool] = []
     real_add = service.AsyncSession.add
 
@@ -138,12 +137,13 @@ async def test_the_object_is_stored_before_its_row(
 
 
 async def test_the_same_file_at_the_same_moment_under_another_name_leaves_one_object(
-    store_settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = storage_for(store_settings)
     first = await _material(db, SHA_FRESH)  # stored first, as .pdf, by someone else
     _put(storage, first.storage_key)
-    # This upload looked before the other's row was there, and calls its copy .PDF's "pdfx".
+    # This upload looked before the other's row was there, and names its copy by another
+    # extension.
     looked = False
 
     async def not_yet(session: object, sha256: str) -> Material | None:
@@ -155,7 +155,7 @@ async def test_the_same_file_at_the_same_moment_under_another_name_leaves_one_ob
 
     real_lookup = service.material_by_sha256
     monkeypatch.setattr(service, "material_by_sha256", not_yet)
-    upload = _received(storage, SHA_FRESH, "pdfx", tmp_path)
+    upload = _received(storage, SHA_FRESH, "pdfx")
     async with unit_of_work(db, None) as session:
         material, created = await service.store_material(
             session, upload, storage=storage, uploaded_by=None
