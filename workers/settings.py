@@ -8,12 +8,13 @@ import contextlib
 import dataclasses
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from arq import cron, func
 from arq.cron import CronJob
-from arq.worker import Worker
+from arq.worker import Function, Worker
 from redis.exceptions import RedisError
 
 from hub import jobs
@@ -25,27 +26,28 @@ from workers.lease import leased
 
 log = logging.getLogger("hub.worker")
 
-# Every job holds a short lease on its "in progress" mark (workers/lease.py): the job of a
-# worker killed hard is taken again within seconds.
+
+def job(coroutine: Callable[..., Awaitable[Any]], **options: Any) -> Function:
+    """A job function, holding a short lease on its "in progress" mark while it runs
+    (workers/lease.py): the job of a worker killed hard is taken again within seconds."""
+    return func(leased(coroutine), **options)
+
+
 FUNCTIONS = [
-    func(
-        leased(auth.send_invitation),
-        name="auth.send_invitation",
-        max_tries=len(auth.RETRY_DELAYS) + 1,
-    ),
-    func(leased(auth.send_magic_link), name="auth.send_magic_link", max_tries=2),
-    func(leased(system.noop), name="system.noop"),
-    func(leased(campaigns.notify_correction), name="campaigns.notify_correction", max_tries=3),
-    func(
-        leased(campaigns.notify_submission_reviewed),
+    job(auth.send_invitation, name="auth.send_invitation", max_tries=len(auth.RETRY_DELAYS) + 1),
+    job(auth.send_magic_link, name="auth.send_magic_link", max_tries=2),
+    job(system.noop, name="system.noop"),
+    job(campaigns.notify_correction, name="campaigns.notify_correction", max_tries=3),
+    job(
+        campaigns.notify_submission_reviewed,
         name="campaigns.notify_submission_reviewed",
         max_tries=3,
     ),
-    func(leased(distribution.fan_out), name="distribution.fan_out", max_tries=5),
+    job(distribution.fan_out, name="distribution.fan_out", max_tries=5),
     # Not retried by arq: a failed send job's deliveries come back through the sweep.
-    func(leased(distribution.send), name="distribution.send", max_tries=1),
-    func(
-        leased(materials.process_film),
+    job(distribution.send, name="distribution.send", max_tries=1),
+    job(
+        materials.process_film,
         name="materials.process_film",
         max_tries=materials.MAX_TRIES,
         timeout=materials.JOB_TIMEOUT,
@@ -114,8 +116,8 @@ def cron_jobs_for(settings: Settings) -> list[CronJob]:
     keeps each job's next run time on it.
     """
     return [
-        dataclasses.replace(job, name=f"{settings.redis_prefix}{job.name}", next_run=None)
-        for job in CRON_JOBS
+        dataclasses.replace(each, name=f"{settings.redis_prefix}{each.name}", next_run=None)
+        for each in CRON_JOBS
     ]
 
 

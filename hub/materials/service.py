@@ -53,7 +53,7 @@ async def store_material(
     # The object goes in first, before any row is written: a large file on its way to a bucket
     # holds no write lock or open write transaction. Its key is its content hash, so a
     # repeated or simultaneous upload of the same file puts the same bytes under the same key;
-    # an object whose row never comes (the database went away) is removed by a daily sweep.
+    # an object whose row never comes (the database went away) is removed by a nightly sweep.
     key = storage_key(upload)
     await asyncio.to_thread(storage.commit, upload.temp, key)
     is_film = upload.kind == MaterialKind.film

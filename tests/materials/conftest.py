@@ -12,6 +12,7 @@ import pytest
 from hub import i18n
 from hub.config import Settings
 from hub.db import Database
+from hub.materials.storage import Storage
 from hub.models import Role
 from tests.factories import api_token, bearer, make_user
 
@@ -23,6 +24,16 @@ UPLOAD_URL = "/api/v1/materials"
 def english() -> Iterator[None]:
     with i18n.use_language("en"):
         yield
+
+
+def stored(storage: Storage, key: str, content: bytes) -> None:
+    """Put ``content`` in the store as ``key``, written in two pieces as uploads are."""
+    temp = storage.open_temp()
+    try:
+        temp.write([content[: len(content) // 2], content[len(content) // 2 :]])
+        storage.commit(temp, key)
+    finally:
+        storage.discard(temp)
 
 
 def multipart(

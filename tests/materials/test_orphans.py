@@ -14,6 +14,7 @@ from hub.materials.storage import LocalStorage, Storage, storage_for
 from hub.materials.upload import ReceivedUpload
 from hub.models import Material, MaterialKind, ProcessingStatus
 from hub.state import HubState
+from tests.materials.conftest import stored
 from tests.s3_server import MotoServer
 from workers import materials as material_jobs
 
@@ -26,12 +27,6 @@ def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settin
         return settings
     server: MotoServer = request.getfixturevalue("s3_server")
     return server.settings_for(settings, server.new_bucket(), prefix="media/")
-
-
-def _put(storage: Storage, key: str, content: bytes = b"%PDF-1.7 test") -> None:
-    temp = storage.open_temp()
-    temp.write([content])
-    storage.commit(temp, key)
 
 
 def _age(storage: Storage, key: str, seconds: float) -> None:
@@ -75,7 +70,7 @@ async def test_objects_no_material_names_are_swept_after_a_day(
     named = {f"{SHA_NAMED}.mp4", f"{SHA_NAMED}-poster.jpg", f"{SHA_NAMED}-whatsapp.mp4"}
     orphans = {f"{SHA_ORPHAN}.pdf", f"{SHA_ORPHAN}-poster.jpg"}
     for key in named | orphans:
-        _put(storage, key)
+        stored(storage, key, b"%PDF-1.7 test")
 
     # Nothing is a day old yet: nothing goes, named or not.
     assert await _sweep(store_settings) == 0
@@ -90,8 +85,8 @@ async def test_objects_no_material_names_are_swept_after_a_day(
 
 async def test_a_young_orphan_is_kept_and_an_old_one_goes(settings: Settings) -> None:
     storage = storage_for(settings)
-    _put(storage, f"{SHA_ORPHAN}.pdf")
-    _put(storage, f"{SHA_FRESH}.pdf")
+    stored(storage, f"{SHA_ORPHAN}.pdf", b"%PDF-1.7 test")
+    stored(storage, f"{SHA_FRESH}.pdf", b"%PDF-1.7 test")
     _age(storage, f"{SHA_ORPHAN}.pdf", material_jobs.ORPHAN_AGE_SECONDS + 60)
     _age(storage, f"{SHA_FRESH}.pdf", material_jobs.ORPHAN_AGE_SECONDS - 600)
     assert await _sweep(settings) == 1
@@ -141,7 +136,7 @@ async def test_the_same_file_at_the_same_moment_under_another_name_leaves_one_ob
 ) -> None:
     storage = storage_for(store_settings)
     first = await _material(db, SHA_FRESH)  # stored first, as .pdf, by someone else
-    _put(storage, first.storage_key)
+    stored(storage, first.storage_key, b"%PDF-1.7 test")
     # This upload looked before the other's row was there, and names its copy by another
     # extension.
     looked = False

@@ -35,20 +35,11 @@ from hub.system import backup
 from tests.conftest import _free_port
 from tests.factories import api_token, bearer, make_user
 from tests.materials import samples
-from tests.materials.conftest import UPLOAD_URL
+from tests.materials.conftest import UPLOAD_URL, stored
 from tests.s3_server import MotoServer, s3_storage
 from tests.test_worker_e2e import run_burst_worker
 
 MiB = 1024 * 1024
-
-
-def _stored(storage: Storage, key: str, content: bytes) -> None:
-    temp = storage.open_temp()
-    try:
-        temp.write([content[: len(content) // 2], content[len(content) // 2 :]])
-        storage.commit(temp, key)
-    finally:
-        storage.discard(temp)
 
 
 def _read(storage: Storage, key: str, first: int, last: int, chunk: int = 1000) -> bytes:
@@ -67,7 +58,7 @@ def _read(storage: Storage, key: str, first: int, last: int, chunk: int = 1000) 
 
 def test_a_committed_object_reads_back_whole_and_in_ranges(media_store: Storage) -> None:
     content = os.urandom(10_000)
-    _stored(media_store, "abc123.pdf", content)
+    stored(media_store, "abc123.pdf", content)
 
     assert media_store.exists("abc123.pdf")
     assert media_store.stat("abc123.pdf").size == 10_000
@@ -126,8 +117,8 @@ def test_a_prefix_shares_a_bucket_without_mixing(s3_server: MotoServer, tmp_path
         access_key_id="testing",
         secret_access_key="testing-secret",
     )
-    _stored(first, "aaa111.pdf", b"first")
-    _stored(second, "bbb222.pdf", b"second")
+    stored(first, "aaa111.pdf", b"first")
+    stored(second, "bbb222.pdf", b"second")
     assert list(first.keys()) == ["aaa111.pdf"]  # no "other-hub/..." read as a key
     assert list(second.keys()) == ["bbb222.pdf"]
     names = {o["Key"] for o in s3_server.client().list_objects_v2(Bucket=first.bucket)["Contents"]}

@@ -28,6 +28,7 @@ from hub.config import Settings
 from hub.db import Database, unit_of_work
 from hub.models import Channel, LinkDay
 from hub.tracking import service
+from hub.tracking.counter import is_preview
 from tests.tracking.conftest import flush, make_published
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ class Traffic:
 
 
 def _kind(method: str, headers: dict[str, str]) -> str:
-    return "preview" if method == "HEAD" or "WhatsApp" in headers["User-Agent"] else "click"
+    return "preview" if is_preview(method, headers["User-Agent"].encode()) else "click"
 
 
 async def _traffic(urls: list[str], code: str) -> Traffic:
